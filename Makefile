@@ -1,0 +1,46 @@
+# signal.c -- the codelab's signaling server in one C file.
+# `make` is the one cc command plus warnings; nothing here is needed to
+# build it: `cc -o signal signal.c` works the same.
+
+CC ?= cc
+CFLAGS ?= -std=c99 -Wall -Wextra -pedantic -O2
+DEBUGFLAGS = -std=c99 -Wall -Wextra -pedantic -O0 -g3
+SANFLAGS = -std=c99 -Wall -Wextra -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all run test test-large sanitize valgrind debug interop clean
+
+all: signal
+
+signal: signal.c
+	$(CC) $(CFLAGS) -o signal signal.c
+
+run: signal
+	./signal -p 8080 -r www
+
+# The fast suites: unit tests plus raw-socket integration tests.  Needs only
+# a C compiler, make and a POSIX shell.
+test: signal
+	CC="$(CC)" sh tests/run.sh
+
+# The slow WebSocket cases (messages up to 16 MiB, in small chops).
+test-large: signal
+	CC="$(CC)" sh tests/run.sh large
+
+# The same suites against a build with AddressSanitizer and UBSan.
+sanitize:
+	$(CC) $(SANFLAGS) -o signal-asan signal.c
+	CC="$(CC)" SIGNAL_BIN=./signal-asan TEST_CFLAGS="-fsanitize=address,undefined" sh tests/run.sh
+
+# The integration suites with the server under valgrind's memcheck.
+valgrind: debug
+	CC="$(CC)" SIGNAL_BIN=tests/valgrind-signal.sh T_SLOW=1 sh tests/run.sh integration
+
+debug:
+	$(CC) $(DEBUGFLAGS) -o signal signal.c
+
+# Real clients: the official socket.io-client and headless Chromium.
+interop: signal
+	sh tests/interop/run.sh
+
+clean:
+	rm -rf signal signal-asan tests/build tests/interop/node_modules tests/interop/out
