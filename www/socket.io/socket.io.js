@@ -58,6 +58,7 @@
     // pingInterval + pingTimeout, the connection is dead even if no close came.
     function expectPing(ms) {
       clearTimeout(deadline);
+      if (!(ms > 0)) return;                             // no intervals given
       deadline = setTimeout(function () { dropped(ws, 'ping timeout'); }, ms);
     }
 
