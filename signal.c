@@ -1,0 +1,3088 @@
+/*
+ * signal.c -- the signaling server of Google's codelab "Real time
+ * communication with WebRTC" (chapter "Set up a signaling service to exchange
+ * messages"), in one C file with no dependencies.
+ *
+ *   Build:  cc -o signal signal.c          (or: make)
+ *   Run:    ./signal                       then open http://localhost:8080
+ *
+ * The chapter's server is Node.js + node-static + socket.io.  This file does
+ * the same job and shows what those libraries hide:
+ *
+ *   1. the poll() loop       one process, one thread, every socket non-blocking
+ *   2. HTTP/1.1              request heads parsed by hand (RFC 9112)
+ *   3. static files          the chapter's page from www/, streamed from disk
+ *   4. SHA-1 and base64      what the WebSocket handshake needs (RFC 3174, 4648)
+ *   5. the handshake         HTTP becomes a WebSocket (RFC 6455 §4)
+ *   6. frames                RFC 6455 §5, and a bare /echo endpoint to try it
+ *   7. Engine.IO, Socket.IO  the wire format socket.io speaks (protocol v4/v5)
+ *   8. rooms                 the chapter's create-or-join logic and relay
+ *
+ * Read it top to bottom; main() is at the end.  A first reading may treat
+ * SHA-1 and base64 as black boxes.
+ *
+ * Left out on purpose: TLS (use localhost, as the chapter does), HTTP request
+ * bodies, the Engine.IO long-polling transport (clients must use WebSocket),
+ * WebSocket extensions (no compression), binary Socket.IO events and
+ * namespaces other than "/".
+ */
+
+#define _XOPEN_SOURCE 700   /* POSIX.1-2008 with XSI: realpath, strdup */
+#define _DEFAULT_SOURCE     /* glibc, musl: getifaddrs */
+#define _DARWIN_C_SOURCE    /* macOS: the same, with _XOPEN_SOURCE defined */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ======================================================================
+ * Configuration: every limit in one place
+ * ====================================================================== */
+
+#define DEFAULT_ADDRESS          "127.0.0.1"
+#define DEFAULT_PORT             8080      /* as in the codelab */
+#define DEFAULT_ROOT             "www"
+#define DEFAULT_PING_INTERVAL_MS 25000     /* Engine.IO's defaults */
+#define DEFAULT_PING_TIMEOUT_MS  20000
+
+#define HTTP_HEAD_MAX        8192          /* request line + headers, bytes */
+#define HTTP_HEAD_TIMEOUT_MS 10000         /* to deliver one complete head */
+#define LINGER_TIMEOUT_MS    1000          /* after our last byte, wait this long for the peer to close */
+#define READ_CHUNK           16384         /* bytes asked of one read() */
+#define FILE_CHUNK           65536         /* bytes of a file queued at a time */
+#define OUT_MAX              (4 * 1024 * 1024)  /* queued output of a client that stopped reading */
+#define ACCEPT_BATCH         64            /* accepts per wake-up of the listening socket */
+#define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
+#define TIMER_TICK_MS        20            /* timers are checked at most this often */
+
+#define WS_ECHO_MAX          (16 * 1024 * 1024) /* largest message on /echo */
+#define WS_CONTROL_MAX       125           /* RFC 6455 §5.5 */
+#define EIO_MAX_PAYLOAD      1000000       /* advertised in the open packet */
+#define ID_LEN               20            /* sids and socket ids, URL-safe base64 */
+#define JSON_DEPTH_MAX       32            /* nesting we are willing to parse */
+#define SIO_ARGS_MAX         4             /* event arguments we look at */
+#define EVENT_NAME_MAX       64            /* longer event names match no handler */
+#define SIO_TEXT_MAX         2048          /* one event the server builds itself */
+#define ROOM_NAME_MAX        64            /* bytes, after JSON unescaping */
+#define ROOM_SIZE            2             /* the codelab's rooms hold two peers */
+#define TRACE_PAYLOAD_MAX    160           /* bytes of a frame shown by -v */
+
+/* ======================================================================
+ * Data: one struct per connection, one per room, one for the server
+ * ====================================================================== */
+
+/* A connection starts as HTTP and may become a WebSocket; when we are done
+ * with it, it lingers until the peer closes, then dies. */
+enum conn_state {
+    CONN_HTTP,      /* reading request heads, answering them */
+    CONN_WS_ECHO,   /* a WebSocket on /echo */
+    CONN_WS_SIO,    /* a WebSocket on /socket.io/: Engine.IO + Socket.IO */
+    CONN_CLOSING,   /* last bytes queued: flush, shut down writing, wait for EOF */
+    CONN_DEAD       /* closed; freed at the end of this turn of the loop */
+};
+
+/* n bytes at p, not NUL-terminated: how parsers point into a buffer. */
+struct slice {
+    const char *p;
+    size_t n;
+};
+
+/* A byte buffer that grows when needed and is freed when empty, so an idle
+ * connection holds no buffer memory at all.  Bytes before `start` have
+ * already been consumed (parsed or written). */
+struct buffer {
+    char *data;
+    size_t start;
+    size_t len;
+    size_t cap;
+};
+
+/* What a UTF-8 check remembers between message fragments. */
+struct utf8_state {
+    int need;               /* continuation bytes still expected */
+    unsigned char lo, hi;   /* allowed range of the next byte */
+};
+
+struct room;
+
+struct client {
+    int fd;
+    unsigned long number;       /* for log lines: client 1, 2, 3... */
+    enum conn_state state;
+    size_t slot;                /* index in server.pfds and server.clients */
+    struct buffer in;           /* bytes read, not yet parsed */
+    struct buffer out;          /* bytes queued, not yet written */
+    int file_fd;                /* static file being sent, or -1 */
+    long long file_left;        /* its bytes not yet queued */
+    int close_when_sent;        /* HTTP: close after this response */
+    int write_shut;             /* CLOSING: shutdown(SHUT_WR) done */
+    long long deadline;         /* HTTP: head due; CLOSING: give up; 0 = none */
+    /* WebSocket */
+    struct buffer msg;          /* fragments of a message in progress */
+    int msg_opcode;             /* its opcode (1 text, 2 binary), 0 = none */
+    struct utf8_state msg_utf8; /* text messages: UTF-8 so far */
+    /* Engine.IO and Socket.IO */
+    char sid[ID_LEN + 1];       /* Engine.IO session id */
+    char sio_id[ID_LEN + 1];    /* Socket.IO socket id, "" until CONNECT */
+    long long ping_due;         /* when to send the next ping, 0 = waiting for pong */
+    long long pong_due;         /* when a missing pong closes us, 0 = not waiting */
+    struct room *room;          /* the room we are in, or NULL */
+};
+
+struct room {
+    char name[ROOM_NAME_MAX + 1];
+    struct client *members[ROOM_SIZE];
+    int count;
+};
+
+struct server {
+    /* from the command line */
+    const char *address;
+    int port;
+    const char *root;
+    int ping_interval;
+    int ping_timeout;
+    int verbose;
+    /* state */
+    char root_real[PATH_MAX];   /* ROOT with symbolic links resolved */
+    size_t root_real_len;
+    int listen_fd;
+    int random_fd;              /* /dev/urandom */
+    struct pollfd *pfds;        /* pfds[0]: listening socket; pfds[i]: clients[i] */
+    struct client **clients;    /* clients[0] is unused */
+    size_t count;               /* used entries of both arrays */
+    size_t cap;
+    size_t dead;                /* clients waiting to be freed */
+    unsigned long next_number;
+    long long next_timer;       /* when timers_run() has work */
+    long long accept_paused_until;
+    struct room **rooms;
+    size_t room_count;
+    size_t room_cap;
+};
+
+static struct server server;
+static volatile sig_atomic_t stop_requested;
+
+struct http_request;
+
+/* Functions used before the section that defines them. */
+static void room_leave(struct client *c);
+static void file_serve(struct client *c, const char *path, int head_only);
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path);
+static void ws_on_input(struct client *c);
+
+/* ======================================================================
+ * Small helpers: time, logging, buffers
+ * ====================================================================== */
+
+/* Milliseconds on a clock that never jumps (not the wall clock). */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start-up errors: say why and exit.  Per-client errors never come here. */
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "signal: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(code);
+}
+
+/* One line on stderr, only with -v: how a learner watches the wire. */
+static void trace(const char *fmt, ...)
+{
+    va_list ap;
+    if (!server.verbose) {
+        return;
+    }
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* The unread bytes of a buffer. */
+static size_t buffer_used(const struct buffer *b)
+{
+    return b->len - b->start;
+}
+
+static void buffer_free(struct buffer *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->start = 0;
+    b->len = 0;
+    b->cap = 0;
+}
+
+/* Makes room for `more` bytes after the used ones: first by moving the used
+ * bytes to the front, then by doubling.  Returns 0, or -1 if out of memory. */
+static int buffer_reserve(struct buffer *b, size_t more)
+{
+    size_t need;
+    size_t cap;
+    char *data;
+    if (b->start > 0 && b->cap - b->len < more) {
+        memmove(b->data, b->data + b->start, buffer_used(b));
+        b->len -= b->start;
+        b->start = 0;
+    }
+    need = b->len + more;
+    if (need <= b->cap) {
+        return 0;
+    }
+    cap = b->cap ? b->cap : 1024;
+    while (cap < need) {
+        cap *= 2;
+    }
+    data = realloc(b->data, cap);
+    if (data == NULL) {
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int buffer_append(struct buffer *b, const void *data, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (buffer_reserve(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* Drops n bytes from the front; an emptied buffer gives its memory back. */
+static void buffer_consume(struct buffer *b, size_t n)
+{
+    b->start += n;
+    if (b->start >= b->len) {
+        buffer_free(b);
+    }
+}
+
+/* ======================================================================
+ * Connections: accept, queue output, flush, close
+ *
+ * Every socket is non-blocking, so read() and write() may do part of the
+ * job.  Output is queued in c->out and written as the socket takes it;
+ * poll() is asked for POLLOUT only while something is queued.  Closing is
+ * deferred to the end of the loop's turn, so no handler ever touches a
+ * client that was freed under it.
+ * ====================================================================== */
+
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int client_has_output(const struct client *c)
+{
+    return buffer_used(&c->out) > 0 || c->file_fd >= 0;
+}
+
+/* What this client waits for in poll(). */
+static void client_update_events(struct client *c)
+{
+    short events = POLLIN;
+    if (c->state == CONN_DEAD) {
+        events = 0;
+    } else if (c->state == CONN_HTTP && client_has_output(c)) {
+        /* One response at a time: pipelined requests wait in the kernel. */
+        events = 0;
+    }
+    if (client_has_output(c)) {
+        events |= POLLOUT;
+    }
+    server.pfds[c->slot].events = events;
+}
+
+/* Marks a client closed.  It leaves its room at once (so nobody relays to
+ * it and a newcomer can take its place); its memory goes at the end of the
+ * loop's turn. */
+static void client_kill(struct client *c, const char *reason)
+{
+    if (c->state == CONN_DEAD) {
+        return;
+    }
+    trace("client %lu: closed (%s)", c->number, reason);
+    room_leave(c);
+    c->state = CONN_DEAD;
+    server.pfds[c->slot].events = 0;
+    server.dead++;
+}
+
+/* Lowers server.next_timer so that timers_run() looks at `when`. */
+static void timer_schedule(long long when)
+{
+    if (when > 0 && when < server.next_timer) {
+        server.next_timer = when;
+    }
+}
+
+/* Queues the next piece of a static file behind the response head. */
+static void file_fill(struct client *c)
+{
+    size_t want = FILE_CHUNK;
+    ssize_t n;
+    if ((long long)want > c->file_left) {
+        want = (size_t)c->file_left;
+    }
+    if (want > 0 && buffer_reserve(&c->out, want) == 0) {
+        n = read(c->file_fd, c->out.data + c->out.len, want);
+        if (n > 0) {
+            c->out.len += (size_t)n;
+            c->file_left -= n;
+        } else {
+            c->file_left = 0;   /* the file shrank or failed: stop here */
+            c->close_when_sent = 1;
+        }
+    }
+    if (c->file_left <= 0) {
+        close(c->file_fd);
+        c->file_fd = -1;
+    }
+}
+
+/* Writes what the socket takes.  Stops at EAGAIN; poll() says when to go on. */
+static void client_flush(struct client *c)
+{
+    while (c->state != CONN_DEAD) {
+        ssize_t n;
+        if (buffer_used(&c->out) == 0) {
+            if (c->file_fd < 0) {
+                break;
+            }
+            file_fill(c);
+            continue;
+        }
+        n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        }
+        if (n < 0) {
+            client_kill(c, strerror(errno));
+            return;
+        }
+        buffer_consume(&c->out, (size_t)n);
+    }
+    if (c->state == CONN_CLOSING && !client_has_output(c) && !c->write_shut) {
+        /* Our last byte is out: tell the peer with a FIN, then wait for its. */
+        shutdown(c->fd, SHUT_WR);
+        c->write_shut = 1;
+    }
+    if (c->state != CONN_DEAD) {
+        client_update_events(c);
+    }
+}
+
+/* Queues bytes for the client.  A client that lets more than OUT_MAX pile
+ * up has stopped reading: it is dropped rather than slowing anyone else. */
+static void client_queue(struct client *c, const void *data, size_t n)
+{
+    if (c->state == CONN_DEAD) {
+        return;
+    }
+    if (buffer_used(&c->out) > OUT_MAX) {
+        client_kill(c, "output queue over the limit: the client stopped reading");
+        return;
+    }
+    if (buffer_append(&c->out, data, n) < 0) {
+        client_kill(c, "out of memory");
+    }
+}
+
+/* We have said our last word: flush it, then wait for the peer to close
+ * (closing first, with unread input, would make the kernel send a reset
+ * that can destroy our last bytes in flight). */
+static void client_close_gracefully(struct client *c)
+{
+    if (c->state == CONN_DEAD || c->state == CONN_CLOSING) {
+        return;
+    }
+    c->state = CONN_CLOSING;
+    c->deadline = now_ms() + LINGER_TIMEOUT_MS;
+    timer_schedule(c->deadline);
+    buffer_free(&c->msg);
+    client_flush(c);
+}
+
+/* Adds a connection to the poll set; the arrays grow as clients come. */
+static struct client *client_new(int fd)
+{
+    struct client *c;
+    if (server.count == server.cap) {
+        size_t cap = server.cap * 2;
+        struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
+        struct client **clients;
+        if (pfds == NULL) {
+            return NULL;
+        }
+        server.pfds = pfds;
+        clients = realloc(server.clients, cap * sizeof *clients);
+        if (clients == NULL) {
+            return NULL;
+        }
+        server.clients = clients;
+        server.cap = cap;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    c->fd = fd;
+    c->number = ++server.next_number;
+    c->state = CONN_HTTP;
+    c->file_fd = -1;
+    c->slot = server.count++;
+    c->deadline = now_ms() + HTTP_HEAD_TIMEOUT_MS;
+    timer_schedule(c->deadline);
+    server.clients[c->slot] = c;
+    server.pfds[c->slot].fd = fd;
+    server.pfds[c->slot].revents = 0;
+    client_update_events(c);
+    return c;
+}
+
+static void client_free(struct client *c)
+{
+    close(c->fd);
+    if (c->file_fd >= 0) {
+        close(c->file_fd);
+    }
+    buffer_free(&c->in);
+    buffer_free(&c->out);
+    buffer_free(&c->msg);
+    free(c);
+}
+
+/* Frees the clients killed during this turn; the last entry of the arrays
+ * moves into each freed slot. */
+static void clients_reap(void)
+{
+    size_t i = server.count;
+    while (server.dead > 0 && i > 1) {
+        struct client *c;
+        i--;
+        c = server.clients[i];
+        if (c->state != CONN_DEAD) {
+            continue;
+        }
+        server.count--;
+        if (i != server.count) {
+            server.clients[i] = server.clients[server.count];
+            server.pfds[i] = server.pfds[server.count];
+            server.clients[i]->slot = i;
+        }
+        client_free(c);
+        server.dead--;
+    }
+}
+
+/* ======================================================================
+ * HTTP/1.1 requests, parsed by hand (RFC 9112)
+ *
+ * A request head is a request line, header lines, and an empty line:
+ *
+ *     GET /js/main.js HTTP/1.1\r\n
+ *     Host: localhost:8080\r\n
+ *     \r\n
+ *
+ * http_parse_request() is a pure function of (buffer, length): it returns
+ * the head's length once the empty line is there, 0 while more bytes are
+ * needed, -1 when the head is bad.  It never assumes that one read() is one
+ * request, so it can be run again as each piece arrives.
+ * ====================================================================== */
+
+struct http_request {
+    struct slice method;        /* "GET" */
+    struct slice target;        /* "/js/main.js?x=1", as sent */
+    int minor_version;          /* HTTP/1.0 or HTTP/1.1 */
+    struct slice host;
+    int host_count;
+    int connection_close;       /* Connection: tokens we care about */
+    int connection_keep_alive;
+    int connection_upgrade;
+    int upgrade_websocket;      /* Upgrade: websocket */
+    int has_upgrade;            /* any Upgrade header */
+    struct slice ws_key;        /* Sec-WebSocket-Key */
+    struct slice ws_version;    /* Sec-WebSocket-Version */
+    long long content_length;   /* -1 when absent */
+    int has_transfer_encoding;
+    int error_status;           /* when the parser returns -1: 400, 431 or 505 */
+};
+
+/* RFC 9110 §5.6.2: tchar, the characters of a token (method, header name). */
+static int http_is_tchar(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
+        return 1;
+    }
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* Control characters may not appear in a target or a header value. */
+static int http_is_ctl(unsigned char ch)
+{
+    return ch < 0x20 || ch == 0x7f;
+}
+
+static int slice_equals_nocase(struct slice s, const char *word)
+{
+    return s.n == strlen(word) && strncasecmp(s.p, word, s.n) == 0;
+}
+
+/* Finds the end of the head: the byte after the first empty line.  Lines
+ * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
+ * Returns 0 if the empty line has not arrived yet. */
+static size_t http_find_head_end(const char *buf, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        if (buf[i] != '\n') {
+            continue;
+        }
+        if (i + 1 < len && buf[i + 1] == '\n') {
+            return i + 2;
+        }
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
+            return i + 3;
+        }
+    }
+    return 0;
+}
+
+/* Cuts the line starting at `pos` (up to `end`): sets *line, returns the
+ * start of the next line.  A CR anywhere but before the LF is bad: -1. */
+static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line)
+{
+    size_t i = pos;
+    while (i < end && buf[i] != '\n') {
+        i++;
+    }
+    line->p = buf + pos;
+    line->n = i - pos;
+    if (line->n > 0 && line->p[line->n - 1] == '\r') {
+        line->n--;
+    }
+    if (memchr(line->p, '\r', line->n) != NULL) {
+        return -1;
+    }
+    return (long)(i + 1);
+}
+
+/* "HTTP/1.1" -> 1.  Returns the minor version, -1 if it is not HTTP-version
+ * syntax (400), -2 if it is a version other than 1.0 and 1.1 (505). */
+static int http_parse_version(struct slice v)
+{
+    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') {
+        return -1;
+    }
+    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') {
+        return -1;
+    }
+    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) {
+        return -2;
+    }
+    return v.p[7] - '0';
+}
+
+/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0 or an
+ * HTTP status for the error. */
+static int http_parse_request_line(struct slice line, struct http_request *req)
+{
+    size_t i = 0;
+    size_t start;
+    struct slice version;
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i])) {
+        i++;
+    }
+    if (i == 0 || i >= line.n || line.p[i] != ' ') {
+        return 400;
+    }
+    req->method.p = line.p;
+    req->method.n = i;
+    start = ++i;
+    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i])) {
+        i++;
+    }
+    /* Only the origin form ("/path?query"): a static server has no use
+     * for absolute URLs, "*" or CONNECT's authority form. */
+    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') {
+        return 400;
+    }
+    req->target.p = line.p + start;
+    req->target.n = i - start;
+    version.p = line.p + i + 1;
+    version.n = line.n - i - 1;
+    req->minor_version = http_parse_version(version);
+    if (req->minor_version == -2) {
+        return 505;
+    }
+    return req->minor_version < 0 ? 400 : 0;
+}
+
+/* Is `token` in a comma-separated list such as "keep-alive, Upgrade"? */
+static int http_has_token(struct slice list, const char *token)
+{
+    size_t i = 0;
+    while (i < list.n) {
+        struct slice item;
+        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ',')) {
+            i++;
+        }
+        item.p = list.p + i;
+        while (i < list.n && list.p[i] != ',') {
+            i++;
+        }
+        item.n = (size_t)(list.p + i - item.p);
+        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t')) {
+            item.n--;
+        }
+        if (slice_equals_nocase(item, token)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
+static long long http_parse_length(struct slice v)
+{
+    long long n = 0;
+    size_t i;
+    if (v.n == 0 || v.n > 18) {
+        return -1;
+    }
+    for (i = 0; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9') {
+            return -1;
+        }
+        n = n * 10 + (v.p[i] - '0');
+    }
+    return n;
+}
+
+/* Records the headers that signal.c acts on; others are skipped. */
+static int http_store_header(struct slice name, struct slice value, struct http_request *req)
+{
+    if (slice_equals_nocase(name, "host")) {
+        req->host = value;
+        req->host_count++;
+    } else if (slice_equals_nocase(name, "connection")) {
+        req->connection_close |= http_has_token(value, "close");
+        req->connection_keep_alive |= http_has_token(value, "keep-alive");
+        req->connection_upgrade |= http_has_token(value, "upgrade");
+    } else if (slice_equals_nocase(name, "upgrade")) {
+        req->has_upgrade = 1;
+        req->upgrade_websocket |= http_has_token(value, "websocket");
+    } else if (slice_equals_nocase(name, "sec-websocket-key")) {
+        req->ws_key = value;
+    } else if (slice_equals_nocase(name, "sec-websocket-version")) {
+        req->ws_version = value;
+    } else if (slice_equals_nocase(name, "transfer-encoding")) {
+        req->has_transfer_encoding = 1;
+    } else if (slice_equals_nocase(name, "content-length")) {
+        long long n = http_parse_length(value);
+        /* RFC 9112 §6.3: an invalid or conflicting length is unrecoverable. */
+        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) {
+            return -1;
+        }
+        req->content_length = n;
+    }
+    return 0;
+}
+
+/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Returns 0 or -1. */
+static int http_parse_header_line(struct slice line, struct http_request *req)
+{
+    struct slice name;
+    struct slice value;
+    size_t i = 0;
+    /* A line that starts with white space is obsolete line folding, and
+     * white space before the colon MUST be rejected (RFC 9112 §5.1-5.2). */
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i])) {
+        i++;
+    }
+    if (i == 0 || i >= line.n || line.p[i] != ':') {
+        return -1;
+    }
+    name.p = line.p;
+    name.n = i;
+    i++;
+    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t')) {
+        i++;
+    }
+    value.p = line.p + i;
+    value.n = line.n - i;
+    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t')) {
+        value.n--;
+    }
+    for (i = 0; i < value.n; i++) {
+        unsigned char ch = (unsigned char)value.p[i];
+        if (http_is_ctl(ch) && ch != '\t') {
+            return -1;
+        }
+    }
+    return http_store_header(name, value, req);
+}
+
+/* Parses one request head at buf.  Returns its length when complete, 0
+ * when more bytes are needed, -1 when bad (req->error_status says how). */
+int http_parse_request(const char *buf, size_t len, struct http_request *req)
+{
+    size_t end = http_find_head_end(buf, len);
+    long pos;
+    struct slice line;
+    memset(req, 0, sizeof *req);
+    req->content_length = -1;
+    req->error_status = 431;
+    if (end == 0) {
+        return len >= HTTP_HEAD_MAX ? -1 : 0;
+    }
+    if (end > HTTP_HEAD_MAX) {
+        return -1;
+    }
+    req->error_status = 400;
+    pos = http_next_line(buf, 0, end, &line);
+    if (pos < 0) {
+        return -1;
+    }
+    req->error_status = http_parse_request_line(line, req);
+    if (req->error_status != 0) {
+        return -1;
+    }
+    req->error_status = 400;
+    for (;;) {
+        pos = http_next_line(buf, (size_t)pos, end, &line);
+        if (pos < 0) {
+            return -1;
+        }
+        if (line.n == 0) {
+            break;
+        }
+        if (http_parse_header_line(line, req) < 0) {
+            return -1;
+        }
+    }
+    /* RFC 9112 §3.2: more than one Host header is a 400. */
+    if (req->host_count > 1) {
+        return -1;
+    }
+    req->error_status = 0;
+    return (int)end;
+}
+
+static int http_hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    if (ch >= 'A' && ch <= 'F') {
+        return ch - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Does a decoded path contain a ".." segment ("/..", "/a/../b")? */
+static int http_has_dot_dot(const char *path, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t start;
+        while (i < n && path[i] == '/') {
+            i++;
+        }
+        start = i;
+        while (i < n && path[i] != '/') {
+            i++;
+        }
+        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Percent-decodes the path of a request target, once, dropping the query.
+ * Returns the decoded length, or -1 for a path that must never reach the
+ * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
+ * after decoding, so "%2e%2e" and "..%2f" are caught too. */
+long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size)
+{
+    size_t i;
+    size_t n = 0;
+    if (target_len == 0 || target[0] != '/' || out_size == 0) {
+        return -1;
+    }
+    for (i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
+        int ch = (unsigned char)target[i];
+        if (ch == '%') {
+            int hi = i + 2 < target_len ? http_hex_value(target[i + 1]) : -1;
+            int lo = i + 2 < target_len ? http_hex_value(target[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == '\0' || ch == '\\' || n + 1 >= out_size) {
+            return -1;
+        }
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    if (http_has_dot_dot(out, n)) {
+        return -1;
+    }
+    return (long)n;
+}
+
+/* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
+ * the parameter is there. */
+int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value)
+{
+    const char *q = memchr(target, '?', target_len);
+    const char *end = target + target_len;
+    size_t name_len = strlen(name);
+    if (q == NULL) {
+        return 0;
+    }
+    q++;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *item_end = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(item_end - q));
+        const char *key_end = eq ? eq : item_end;
+        if ((size_t)(key_end - q) == name_len && memcmp(q, name, name_len) == 0) {
+            value->p = eq ? eq + 1 : item_end;
+            value->n = (size_t)(item_end - value->p);
+            return 1;
+        }
+        q = item_end + 1;
+    }
+    return 0;
+}
+
+/* ======================================================================
+ * HTTP responses, and what to do with each request
+ * ====================================================================== */
+
+static const char *http_reason(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+/* RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static void http_date(char out[40])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* Queues a status line and the headers every response carries.  `extra`
+ * holds more header lines, each ending in CRLF. */
+static void http_send_head(struct client *c, int status, const char *type,
+                           long long length, const char *extra)
+{
+    char head[1024];
+    char date[40];
+    int n;
+    http_date(date);
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %lld\r\n"
+                 "Date: %s\r\n"
+                 "Cache-Control: no-cache\r\n"
+                 "X-Content-Type-Options: nosniff\r\n"
+                 "%s%s\r\n",
+                 status, http_reason(status), type, length, date,
+                 c->close_when_sent ? "Connection: close\r\n" : "", extra);
+    client_queue(c, head, (size_t)n);
+}
+
+/* A complete response with a small body (errors, JSON answers). */
+static void http_send(struct client *c, int status, const char *type, const char *body,
+                      const char *extra, int head_only)
+{
+    size_t n = strlen(body);
+    http_send_head(c, status, type, (long long)n, extra);
+    if (!head_only) {
+        client_queue(c, body, n);
+    }
+    client_flush(c);
+}
+
+/* An error with a one-line text body, e.g. "404 Not Found". */
+static void http_send_error(struct client *c, int status, int head_only)
+{
+    char body[64];
+    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : "";
+    snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
+    http_send(c, status, "text/plain; charset=utf-8", body, extra, head_only);
+}
+
+/* For requests we cannot go on from: answer, then close the connection. */
+static void http_fail(struct client *c, int status)
+{
+    c->close_when_sent = 1;
+    trace("client %lu: HTTP %d, closing", c->number, status);
+    http_send_error(c, status, 0);
+}
+
+/* What the request asks of us, once its head is whole. */
+static void http_handle_request(struct client *c, const struct http_request *req)
+{
+    char path[HTTP_HEAD_MAX + 1];
+    /* Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
+    int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
+    int head_only = req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    int has_body = req->content_length > 0 || req->has_transfer_encoding;
+    trace("client %lu: %.*s %.*s", c->number, (int)req->method.n, req->method.p,
+          (int)req->target.n, req->target.p);
+    /* HTTP/1.0 closes after each response; HTTP/1.1 keeps the connection
+     * unless asked not to (RFC 9112 §9.3).  A body we will not read must
+     * close it too: its bytes would be taken for the next request. */
+    c->close_when_sent = req->minor_version == 0 || req->connection_close || has_body;
+    if (!get && !head_only) {
+        http_send_error(c, 405, 0);
+    } else if (req->has_transfer_encoding) {
+        http_send_error(c, 400, head_only);
+    } else if (req->content_length > 0) {
+        http_send_error(c, 413, head_only);
+    } else if (req->minor_version == 1 && req->host_count == 0) {
+        c->close_when_sent = 1;  /* RFC 9112 §3.2: Host is required */
+        http_send_error(c, 400, head_only);
+    } else if (http_decode_path(req->target.p, req->target.n, path, sizeof path) < 0) {
+        http_send_error(c, 400, head_only);
+    } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/socket.io/") == 0) {
+        ws_upgrade(c, req, path);
+    } else if (req->has_upgrade) {
+        http_send_error(c, 404, head_only);  /* only two paths speak WebSocket */
+    } else {
+        file_serve(c, path, head_only);
+    }
+}
+
+/* The head has been answered completely: close, or wait for the next. */
+static void http_response_done(struct client *c)
+{
+    if (c->close_when_sent) {
+        client_close_gracefully(c);
+        return;
+    }
+    c->deadline = now_ms() + HTTP_HEAD_TIMEOUT_MS;
+    timer_schedule(c->deadline);
+    client_update_events(c);
+}
+
+/* New bytes on an HTTP connection: answer every complete head, in order
+ * (pipelining), one response at a time. */
+static void http_on_input(struct client *c)
+{
+    while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
+        struct http_request req;
+        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        if (n == 0) {
+            return;
+        }
+        if (n < 0) {
+            buffer_free(&c->in);
+            http_fail(c, req.error_status);
+            return;
+        }
+        http_handle_request(c, &req);
+        buffer_consume(&c->in, (size_t)n);
+        if (c->state == CONN_HTTP && !client_has_output(c)) {
+            http_response_done(c);
+        }
+    }
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
+        ws_on_input(c);  /* frames that came right behind the handshake */
+    }
+}
+
+/* ======================================================================
+ * Static files from ROOT: what node-static did for the chapter
+ *
+ * The decoded path is joined to ROOT, then resolved with realpath(): the
+ * real file must lie inside ROOT's real path, so neither "..", nor an
+ * encoded slash, nor a symbolic link can reach a byte outside it.  Files
+ * stream from disk in FILE_CHUNK pieces as the socket drains.
+ * ====================================================================== */
+
+struct content_type {
+    const char *extension;
+    const char *type;
+};
+
+static const struct content_type content_types[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"ico", "image/x-icon"},
+    {"webp", "image/webp"},
+    {"wasm", "application/wasm"},
+};
+
+/* The type by the file's extension, case-insensitive. */
+const char *file_content_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    size_t i;
+    if (dot != NULL && (slash == NULL || dot > slash)) {
+        for (i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
+            if (strcasecmp(dot + 1, content_types[i].extension) == 0) {
+                return content_types[i].type;
+            }
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* Is this resolved path ROOT itself or below it? */
+static int file_inside_root(const char *real)
+{
+    size_t n = server.root_real_len;
+    if (n == 1) {
+        return 1;  /* ROOT is "/" */
+    }
+    return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* Opens the regular file that `path` names under ROOT, or returns -1. */
+static int file_open(const char *path, struct stat *st)
+{
+    char joined[PATH_MAX];
+    char real[PATH_MAX];
+    const char *index = path[strlen(path) - 1] == '/' ? "index.html" : "";
+    int fd;
+    int n = snprintf(joined, sizeof joined, "%s%s%s", server.root_real, path, index);
+    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) {
+        return -1;
+    }
+    if (!file_inside_root(real)) {
+        trace("refused %s: it resolves outside the root", joined);
+        return -1;
+    }
+    /* O_NONBLOCK: opening a FIFO must not stall the server. */
+    fd = open(real, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(fd);  /* folders, devices, FIFOs: only regular files are served */
+        return -1;
+    }
+    return fd;
+}
+
+/* GET or HEAD of a static file: the head now, the bytes as the socket drains. */
+static void file_serve(struct client *c, const char *path, int head_only)
+{
+    struct stat st;
+    const char *type;
+    int fd = file_open(path, &st);
+    if (fd < 0) {
+        http_send_error(c, 404, head_only);
+        return;
+    }
+    type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
+    http_send_head(c, 200, type, (long long)st.st_size, "");
+    if (head_only || st.st_size == 0) {
+        close(fd);
+    } else {
+        c->file_fd = fd;
+        c->file_left = (long long)st.st_size;
+    }
+    client_flush(c);
+}
+
+/* ======================================================================
+ * SHA-1 (RFC 3174, FIPS 180-4)
+ *
+ * The WebSocket handshake proves the server understood the request by
+ * hashing the client's key with SHA-1.  (SHA-1 is no longer safe for
+ * signatures; here it is only a checksum the RFC fixed in 2011.)  The
+ * message is cut into 64-byte blocks; each block stirs five 32-bit words
+ * through 80 rounds.  A first reading may skip to the handshake.
+ * ====================================================================== */
+
+struct sha1_ctx {
+    uint32_t h[5];              /* the hash so far */
+    uint64_t length;            /* bytes hashed so far */
+    unsigned char block[64];    /* a partial block */
+    size_t used;                /* bytes in it */
+};
+
+static uint32_t sha1_rotl(uint32_t x, int n)
+{
+    return (x << n) | (x >> (32 - n));
+}
+
+/* FIPS 180-4 §6.1.2: one 64-byte block. */
+static void sha1_block(uint32_t h[5], const unsigned char *block)
+{
+    uint32_t w[80];
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    int t;
+    for (t = 0; t < 16; t++) {
+        w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
+               (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
+    }
+    for (t = 16; t < 80; t++) {
+        w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    }
+    for (t = 0; t < 80; t++) {
+        uint32_t f;
+        uint32_t k;
+        uint32_t temp;
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+        }
+        temp = sha1_rotl(a, 5) + f + e + k + w[t];
+        e = d;
+        d = c;
+        c = sha1_rotl(b, 30);
+        b = a;
+        a = temp;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static void sha1_init(struct sha1_ctx *ctx)
+{
+    ctx->h[0] = 0x67452301;
+    ctx->h[1] = 0xEFCDAB89;
+    ctx->h[2] = 0x98BADCFE;
+    ctx->h[3] = 0x10325476;
+    ctx->h[4] = 0xC3D2E1F0;
+    ctx->length = 0;
+    ctx->used = 0;
+}
+
+static void sha1_update(struct sha1_ctx *ctx, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i;
+    for (i = 0; i < len; i++) {
+        ctx->block[ctx->used++] = p[i];
+        if (ctx->used == 64) {
+            sha1_block(ctx->h, ctx->block);
+            ctx->used = 0;
+        }
+    }
+    ctx->length += len;
+}
+
+/* Padding (FIPS 180-4 §5.1.1): a 1 bit, zeros, then the length in bits as
+ * a 64-bit big-endian number, so the total is a multiple of 64 bytes. */
+static void sha1_final(struct sha1_ctx *ctx, unsigned char digest[20])
+{
+    uint64_t bits = ctx->length * 8;
+    unsigned char pad = 0x80;
+    unsigned char length[8];
+    int i;
+    sha1_update(ctx, &pad, 1);
+    pad = 0;
+    while (ctx->used != 56) {
+        sha1_update(ctx, &pad, 1);
+    }
+    for (i = 0; i < 8; i++) {
+        length[i] = (unsigned char)(bits >> (56 - 8 * i));
+    }
+    sha1_update(ctx, length, 8);
+    for (i = 0; i < 20; i++) {
+        digest[i] = (unsigned char)(ctx->h[i / 4] >> (24 - 8 * (i % 4)));
+    }
+}
+
+/* ======================================================================
+ * base64 (RFC 4648 §4)
+ *
+ * Three bytes (24 bits) become four characters of 6 bits each; a last
+ * group of one or two bytes is padded with "=".  The handshake decodes the
+ * client's key (it must be 16 bytes) and encodes the SHA-1 digest.
+ * ====================================================================== */
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
+static size_t base64_encode(const unsigned char *in, size_t len, char *out)
+{
+    size_t i;
+    size_t n = 0;
+    for (i = 0; i < len; i += 3) {
+        uint32_t group = (uint32_t)in[i] << 16;
+        if (i + 1 < len) {
+            group |= (uint32_t)in[i + 1] << 8;
+        }
+        if (i + 2 < len) {
+            group |= in[i + 2];
+        }
+        out[n++] = base64_alphabet[(group >> 18) & 63];
+        out[n++] = base64_alphabet[(group >> 12) & 63];
+        out[n++] = i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=';
+        out[n++] = i + 2 < len ? base64_alphabet[group & 63] : '=';
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static int base64_value(char ch)
+{
+    const char *p = ch ? strchr(base64_alphabet, ch) : NULL;
+    return p ? (int)(p - base64_alphabet) : -1;
+}
+
+/* Decodes padded base64.  Returns the byte count, or -1 for a bad
+ * character, a bad length or padding, or more than out_size bytes. */
+static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size)
+{
+    size_t i;
+    size_t n = 0;
+    if (len % 4 != 0) {
+        return -1;
+    }
+    for (i = 0; i < len; i += 4) {
+        int last = i + 4 == len;
+        int pads = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
+        int v[4];
+        int k;
+        if (pads > 0 && !last) {
+            return -1;
+        }
+        for (k = 0; k < 4 - pads; k++) {
+            v[k] = base64_value(in[i + k]);
+            if (v[k] < 0) {
+                return -1;
+            }
+        }
+        for (; k < 4; k++) {
+            v[k] = 0;
+        }
+        if (n + 3 - (size_t)pads > out_size) {
+            return -1;
+        }
+        out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if (pads < 2) {
+            out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+        }
+        if (pads < 1) {
+            out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+        }
+    }
+    return (long)n;
+}
+
+/* ======================================================================
+ * The WebSocket handshake (RFC 6455 §4.2)
+ *
+ * The browser sends an ordinary GET with "Upgrade: websocket" and a random
+ * 16-byte key in base64.  We answer 101 Switching Protocols with
+ * Sec-WebSocket-Accept = base64(SHA-1(key + GUID)); from then on the TCP
+ * connection carries frames, not HTTP.
+ * ====================================================================== */
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* RFC 6455 §4.2.2, item 5.4: the accept value for a client's key. */
+static void ws_accept_key(const char *key, size_t key_len, char out[29])
+{
+    struct sha1_ctx ctx;
+    unsigned char digest[20];
+    sha1_init(&ctx);
+    sha1_update(&ctx, key, key_len);
+    sha1_update(&ctx, WS_GUID, strlen(WS_GUID));
+    sha1_final(&ctx, digest);
+    base64_encode(digest, sizeof digest, out);
+}
+
+/* RFC 6455 §4.2.1: what a valid opening handshake must have. */
+static int ws_handshake_valid(const struct http_request *req)
+{
+    unsigned char key[18];
+    if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) {
+        return 0;
+    }
+    if (req->minor_version != 1 || req->host_count != 1) {
+        return 0;
+    }
+    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) {
+        return 0;
+    }
+    return base64_decode(req->ws_key.p, req->ws_key.n, key, sizeof key) == 16;
+}
+
+/* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
+ * the reference server sends).  Returns 0 if the query is fine. */
+static int eio_check_query(struct client *c, const struct http_request *req)
+{
+    struct slice v;
+    const char *error = NULL;
+    if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
+        v.n != 9 || memcmp(v.p, "websocket", 9) != 0) {
+        error = "{\"code\":0,\"message\":\"Transport unknown\"}";
+    } else if (!http_query_param(req->target.p, req->target.n, "EIO", &v) ||
+               v.n != 1 || v.p[0] != '4') {
+        error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
+    }
+    if (error == NULL) {
+        return 0;
+    }
+    http_send(c, 400, "application/json", error, "", 0);
+    return -1;
+}
+
+static void eio_open(struct client *c);
+
+/* A request for /echo or /socket.io/: check it, answer 101, and switch the
+ * connection over to frames. */
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path)
+{
+    char accept[29];
+    char response[256];
+    int n;
+    int sio = strcmp(path, "/socket.io/") == 0;
+    if (sio && eio_check_query(c, req) < 0) {
+        return;
+    }
+    if (!ws_handshake_valid(req)) {
+        http_send_error(c, 400, 0);
+        return;
+    }
+    if (req->ws_version.n != 2 || memcmp(req->ws_version.p, "13", 2) != 0) {
+        /* RFC 6455 §4.4: say which version we speak. */
+        http_send(c, 426, "text/plain; charset=utf-8", "426 Upgrade Required\n",
+                  "Sec-WebSocket-Version: 13\r\n", 0);
+        return;
+    }
+    ws_accept_key(req->ws_key.p, req->ws_key.n, accept);
+    /* No Sec-WebSocket-Extensions and no Sec-WebSocket-Protocol: we accept
+     * neither compression nor a subprotocol, whatever the client offers. */
+    n = snprintf(response, sizeof response,
+                 "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    client_queue(c, response, (size_t)n);
+    c->state = sio ? CONN_WS_SIO : CONN_WS_ECHO;
+    c->deadline = 0;
+    trace("client %lu: http -> websocket (%s)", c->number, path);
+    if (sio) {
+        eio_open(c);
+    }
+    client_flush(c);
+}
+
+/* ======================================================================
+ * UTF-8 (RFC 3629)
+ *
+ * RFC 6455 §8.1: a text message must be valid UTF-8, and an endpoint that
+ * sees otherwise must fail the connection.  The check is a tiny state
+ * machine so that it can run fragment by fragment and stop at the first
+ * byte that can no longer begin valid text (Table 3-7 of the Unicode
+ * standard: no overlong forms, no surrogates, nothing above U+10FFFF).
+ * ====================================================================== */
+
+/* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
+ * is valid so far but ends inside a character, 1 if valid and complete. */
+static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char b = s[i];
+        if (st->need > 0) {
+            if (b < st->lo || b > st->hi) {
+                return -1;
+            }
+            st->need--;
+            st->lo = 0x80;
+            st->hi = 0xBF;
+            continue;
+        }
+        st->lo = 0x80;
+        st->hi = 0xBF;
+        if (b < 0x80) {
+            continue;                           /* ASCII */
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            st->need = 1;                       /* U+0080..U+07FF */
+        } else if (b == 0xE0) {
+            st->need = 2;
+            st->lo = 0xA0;                      /* not an overlong form */
+        } else if (b == 0xED) {
+            st->need = 2;
+            st->hi = 0x9F;                      /* not a surrogate D800..DFFF */
+        } else if (b >= 0xE1 && b <= 0xEF) {
+            st->need = 2;
+        } else if (b == 0xF0) {
+            st->need = 3;
+            st->lo = 0x90;                      /* not an overlong form */
+        } else if (b >= 0xF1 && b <= 0xF3) {
+            st->need = 3;
+        } else if (b == 0xF4) {
+            st->need = 3;
+            st->hi = 0x8F;                      /* not above U+10FFFF */
+        } else {
+            return -1;                          /* 80..C1, F5..FF never start a character */
+        }
+    }
+    return st->need == 0 ? 1 : 0;
+}
+
+/* ======================================================================
+ * WebSocket frames (RFC 6455 §5)
+ *
+ *      0                   1                   2                   3
+ *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *     +-+-+-+-+-------+-+-------------+-------------------------------+
+ *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ *     | |1|2|3|       |K|             |                               |
+ *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *     |     Extended payload length continued, if payload len == 127  |
+ *     + - - - - - - - - - - - - - - - +-------------------------------+
+ *     |                               | Masking-key, if MASK set to 1 |
+ *     +-------------------------------+-------------------------------+
+ *     | Masking-key (continued)       |          Payload Data         |
+ *     +-------------------------------- - - - - - - - - - - - - - - - +
+ *
+ * Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
+ * ====================================================================== */
+
+enum {
+    WS_CONTINUATION = 0,
+    WS_TEXT = 1,
+    WS_BINARY = 2,
+    WS_CLOSE = 8,
+    WS_PING = 9,
+    WS_PONG = 10
+};
+
+struct ws_frame {
+    int fin;
+    int opcode;
+    int masked;
+    unsigned char mask[4];
+    size_t header_len;
+    size_t payload_len;
+    int error;              /* the close code, when the parser says -1 */
+};
+
+static int ws_opcode_known(int opcode)
+{
+    return opcode <= WS_BINARY || (opcode >= WS_CLOSE && opcode <= WS_PONG);
+}
+
+/* Parses one client frame.  Returns its whole size once it is all in buf,
+ * 0 while more bytes are needed, -1 when bad -- as soon as the header
+ * shows it, with f->error the close code to send. */
+static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
+                           struct ws_frame *f)
+{
+    uint64_t n;
+    size_t h = 2;
+    int i;
+    memset(f, 0, sizeof *f);
+    f->error = 1002;        /* RFC 6455 §7.4.1: protocol error */
+    if (len < 2) {
+        return 0;
+    }
+    f->fin = buf[0] >> 7;
+    f->opcode = buf[0] & 0x0F;
+    f->masked = buf[1] >> 7;
+    n = buf[1] & 0x7F;
+    /* §5.2: RSV bits MUST be 0 without an extension; unknown opcodes fail. */
+    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) {
+        return -1;
+    }
+    /* §5.1: a server MUST close the connection upon an unmasked frame. */
+    if (!f->masked) {
+        return -1;
+    }
+    /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
+    if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) {
+        return -1;
+    }
+    if (n == 126) {
+        if (len < 4) {
+            return 0;
+        }
+        n = (uint64_t)buf[2] << 8 | buf[3];
+        h = 4;
+    } else if (n == 127) {
+        if (len < 10) {
+            return 0;
+        }
+        if (buf[2] & 0x80) {
+            return -1;      /* §5.2: the most significant bit MUST be 0 */
+        }
+        n = 0;
+        for (i = 2; i < 10; i++) {
+            n = n << 8 | buf[i];
+        }
+        h = 10;
+    }
+    if (n > max_payload) {
+        f->error = 1009;    /* §7.4.1: message too big */
+        return -1;
+    }
+    if (len < h + 4) {
+        return 0;
+    }
+    memcpy(f->mask, buf + h, 4);
+    f->header_len = h + 4;
+    f->payload_len = (size_t)n;
+    if (len - f->header_len < f->payload_len) {
+        return 0;
+    }
+    return (long)(f->header_len + f->payload_len);
+}
+
+/* §5.3: payload byte i is XORed with mask byte i % 4. */
+static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4])
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        payload[i] ^= mask[i % 4];
+    }
+}
+
+/* A server frame's header: FIN set, no mask, the shortest length form
+ * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
+static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len)
+{
+    int i;
+    out[0] = (unsigned char)(0x80 | opcode);
+    if (payload_len < 126) {
+        out[1] = (unsigned char)payload_len;
+        return 2;
+    }
+    if (payload_len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (unsigned char)(payload_len >> 8);
+        out[3] = (unsigned char)payload_len;
+        return 4;
+    }
+    out[1] = 127;
+    for (i = 0; i < 8; i++) {
+        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
+    }
+    return 10;
+}
+
+/* §7.4: codes a peer may send.  1004-1006 and 1015 are reserved and must
+ * never appear on the wire; 1016-2999 are unassigned; 3000-4999 belong to
+ * libraries and applications. */
+static int ws_close_code_valid(unsigned code)
+{
+    if (code >= 1000 && code <= 1003) {
+        return 1;
+    }
+    if (code >= 1007 && code <= 1014) {
+        return 1;
+    }
+    return code >= 3000 && code <= 4999;
+}
+
+/* Shows a frame's payload under -v, cut short and with control bytes as '.'. */
+static void ws_trace(const struct client *c, const char *dir, int opcode,
+                     const unsigned char *data, size_t len)
+{
+    char text[TRACE_PAYLOAD_MAX + 1];
+    size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
+    size_t i;
+    if (!server.verbose) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        text[i] = (data[i] < 0x20 || data[i] == 0x7F) ? '.' : (char)data[i];
+    }
+    text[n] = '\0';
+    trace("client %lu %s opcode %d, %lu bytes: %s%s", c->number, dir, opcode,
+          (unsigned long)len, opcode == WS_BINARY ? "(binary)" : text, n < len ? "..." : "");
+}
+
+/* Sends one frame whose payload is a followed by b (either may be empty):
+ * Socket.IO prepends "42[..." to bytes it relays without copying them
+ * twice. */
+static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
+                    const void *b, size_t b_len)
+{
+    unsigned char header[10];
+    size_t h;
+    if (c->state != CONN_WS_ECHO && c->state != CONN_WS_SIO) {
+        return;
+    }
+    h = ws_frame_header(header, opcode, a_len + b_len);
+    ws_trace(c, "<-", opcode, a, a_len);
+    client_queue(c, header, h);
+    client_queue(c, a, a_len);
+    client_queue(c, b, b_len);
+    client_flush(c);
+}
+
+/* §7.1.7 "Fail the WebSocket Connection": send a close frame with the
+ * code, then close the TCP connection once it is out. */
+static void ws_fail(struct client *c, int code, const char *why)
+{
+    unsigned char payload[2];
+    payload[0] = (unsigned char)(code >> 8);
+    payload[1] = (unsigned char)code;
+    trace("client %lu: closing with %d: %s", c->number, code, why);
+    ws_send(c, WS_CLOSE, payload, 2, NULL, 0);
+    room_leave(c);
+    client_close_gracefully(c);
+}
+
+/* §5.5.1: the peer's close.  Answer with the same code and close. */
+static void ws_on_close(struct client *c, const unsigned char *p, size_t n)
+{
+    struct utf8_state st = {0, 0, 0};
+    unsigned code = 1000;   /* the spec: 1000 when the peer sent no code */
+    unsigned char payload[2];
+    if (n == 1) {
+        ws_fail(c, 1002, "close frame with a 1-byte payload");
+        return;
+    }
+    if (n >= 2) {
+        code = (unsigned)p[0] << 8 | p[1];
+        if (!ws_close_code_valid(code)) {
+            ws_fail(c, 1002, "invalid close code");
+            return;
+        }
+        if (utf8_validate(&st, p + 2, n - 2) != 1) {
+            ws_fail(c, 1007, "close reason is not UTF-8");
+            return;
+        }
+    }
+    payload[0] = (unsigned char)(code >> 8);
+    payload[1] = (unsigned char)code;
+    ws_send(c, WS_CLOSE, payload, 2, NULL, 0);
+    room_leave(c);
+    client_close_gracefully(c);
+}
+
+static void eio_on_message(struct client *c, const char *data, size_t len);
+
+/* A whole message, from one frame or reassembled from several. */
+static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len)
+{
+    if (c->state == CONN_WS_ECHO) {
+        ws_send(c, opcode, data, len, NULL, 0);
+    } else if (opcode == WS_BINARY) {
+        ws_fail(c, 1003, "binary messages are not supported by Socket.IO here");
+    } else {
+        eio_on_message(c, (const char *)data, len);
+    }
+}
+
+/* Text and binary frames, whole or in fragments (§5.4). */
+static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
+{
+    size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+    if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
+        ws_fail(c, 1002, "continuation frame with no message to continue");
+        return;
+    }
+    if (f->opcode != WS_CONTINUATION && c->msg_opcode != 0) {
+        ws_fail(c, 1002, "new message inside a fragmented one");
+        return;
+    }
+    if (f->opcode != WS_CONTINUATION) {
+        c->msg_opcode = f->opcode;
+        memset(&c->msg_utf8, 0, sizeof c->msg_utf8);
+    }
+    if (c->msg_opcode == WS_TEXT && utf8_validate(&c->msg_utf8, p, f->payload_len) < 0) {
+        ws_fail(c, 1007, "text that is not UTF-8");
+        return;
+    }
+    if (f->fin && c->msg_opcode == WS_TEXT && c->msg_utf8.need != 0) {
+        ws_fail(c, 1007, "text ends inside a UTF-8 character");
+        return;
+    }
+    if (f->fin && f->opcode != WS_CONTINUATION) {
+        c->msg_opcode = 0;  /* the common case: a whole message in one frame */
+        ws_on_message(c, f->opcode, p, f->payload_len);
+        return;
+    }
+    if (buffer_used(&c->msg) + f->payload_len > max) {
+        ws_fail(c, 1009, "message too big");
+        return;
+    }
+    if (buffer_append(&c->msg, p, f->payload_len) < 0) {
+        client_kill(c, "out of memory");
+        return;
+    }
+    if (f->fin) {
+        int opcode = c->msg_opcode;
+        c->msg_opcode = 0;
+        ws_on_message(c, opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
+        buffer_free(&c->msg);
+    }
+}
+
+static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
+{
+    ws_trace(c, "->", f->opcode, p, f->payload_len);
+    if (f->opcode == WS_PING) {
+        ws_send(c, WS_PONG, p, f->payload_len, NULL, 0);  /* §5.5.2 */
+    } else if (f->opcode == WS_PONG) {
+        return;                                           /* §5.5.3: unsolicited is fine */
+    } else if (f->opcode == WS_CLOSE) {
+        ws_on_close(c, p, f->payload_len);
+    } else {
+        ws_on_data_frame(c, f, p);
+    }
+}
+
+/* New bytes on a WebSocket: handle every whole frame, keep the rest. */
+static void ws_on_input(struct client *c)
+{
+    size_t used = 0;
+    while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
+        struct ws_frame f;
+        unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
+        size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+        long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
+        if (n == 0) {
+            break;
+        }
+        if (n < 0) {
+            ws_fail(c, f.error, f.error == 1009 ? "frame too big" : "bad frame header");
+            break;
+        }
+        ws_unmask(p + f.header_len, f.payload_len, f.mask);
+        ws_on_frame(c, &f, p + f.header_len);
+        used += (size_t)n;
+    }
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
+        buffer_consume(&c->in, used);
+    } else {
+        buffer_free(&c->in);
+    }
+}
+
+/* ======================================================================
+ * Engine.IO v4 over WebSocket
+ *
+ * socket.io is two layers.  Engine.IO, the lower one, gives each WebSocket
+ * message a one-character type: 0 open, 1 close, 2 ping, 3 pong,
+ * 4 message, 5 upgrade, 6 noop.  Right after the 101 the server sends
+ * "0" + JSON (the session id and the heartbeat settings); then every
+ * pingInterval the server sends "2" and the client must answer "3" within
+ * pingTimeout, or it is taken for gone.  Messages ("4...") carry
+ * Socket.IO packets, the upper layer.
+ * ====================================================================== */
+
+/* 20 characters of URL-safe base64 from 15 random bytes (120 bits), as
+ * socket.io's ids look. */
+static void id_generate(char out[ID_LEN + 1])
+{
+    unsigned char bytes[15];
+    size_t i;
+    if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes) {
+        die(1, "cannot read /dev/urandom: %s", strerror(errno));
+    }
+    base64_encode(bytes, sizeof bytes, out);
+    for (i = 0; i < ID_LEN; i++) {
+        if (out[i] == '+') {
+            out[i] = '-';
+        } else if (out[i] == '/') {
+            out[i] = '_';
+        }
+    }
+}
+
+/* Is this id already used by a live client (as a sid or a socket id)? */
+static int id_taken(const char *id)
+{
+    size_t i;
+    for (i = 1; i < server.count; i++) {
+        const struct client *c = server.clients[i];
+        if (strcmp(c->sid, id) == 0 || strcmp(c->sio_id, id) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A fresh id, unique among live clients.  With 120 random bits a repeat
+ * is all but impossible, but the check is cheap and makes it certain. */
+static void id_new(char out[ID_LEN + 1])
+{
+    do {
+        id_generate(out);
+    } while (id_taken(out));
+}
+
+/* Sends one Engine.IO packet: its prefix (type and more) and a body. */
+static void eio_send(struct client *c, const char *prefix, const char *body, size_t body_len)
+{
+    ws_send(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
+}
+
+/* The open packet, right after the 101. */
+static void eio_open(struct client *c)
+{
+    char open[256];
+    id_new(c->sid);
+    snprintf(open, sizeof open,
+             "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
+             "\"pingTimeout\":%d,\"maxPayload\":%d}",
+             c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
+    eio_send(c, open, NULL, 0);
+    c->ping_due = now_ms() + server.ping_interval;
+    c->pong_due = 0;
+    timer_schedule(c->ping_due);
+}
+
+/* The heartbeat, called by the timers: ping when due; no pong in time
+ * means the client is gone. */
+static void eio_check_heartbeat(struct client *c, long long now)
+{
+    if (c->pong_due > 0 && now >= c->pong_due) {
+        client_kill(c, "ping timeout");
+    } else if (c->ping_due > 0 && now >= c->ping_due) {
+        eio_send(c, "2", NULL, 0);
+        c->ping_due = 0;
+        c->pong_due = now + server.ping_timeout;
+        timer_schedule(c->pong_due);
+    }
+}
+
+static void eio_on_pong(struct client *c)
+{
+    c->pong_due = 0;
+    c->ping_due = now_ms() + server.ping_interval;
+    timer_schedule(c->ping_due);
+}
+
+/* ======================================================================
+ * JSON, just what Socket.IO needs (RFC 8259)
+ *
+ * Socket.IO events are JSON arrays: ["create or join","foo"].  signal.c
+ * checks that a payload is valid JSON, reads strings (with every escape,
+ * including \uXXXX and surrogate pairs), and writes strings back with the
+ * right escapes.  Other values are never decoded: a "message" is relayed
+ * byte for byte.
+ * ====================================================================== */
+
+static size_t json_skip_space(const char *p, size_t n, size_t i)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
+        i++;
+    }
+    return i;
+}
+
+/* Four hex digits of a \u escape, or -1. */
+static long json_hex4(const char *p, size_t n, size_t i)
+{
+    long v = 0;
+    size_t k;
+    if (i + 4 > n) {
+        return -1;
+    }
+    for (k = 0; k < 4; k++) {
+        int d = http_hex_value(p[i + k]);
+        if (d < 0) {
+            return -1;
+        }
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The end of the string that starts at p[i] == '"', or 0 if malformed. */
+static size_t json_string_end(const char *p, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch == '"') {
+            return i + 1;
+        }
+        if (ch < 0x20) {
+            return 0;   /* control characters must be escaped */
+        }
+        if (ch != '\\') {
+            continue;
+        }
+        i++;
+        if (i >= n || strchr("\"\\/bfnrtu", p[i]) == NULL || p[i] == '\0') {
+            return 0;
+        }
+        if (p[i] == 'u') {
+            if (json_hex4(p, n, i + 1) < 0) {
+                return 0;
+            }
+            i += 4;
+        }
+    }
+    return 0;
+}
+
+/* The end of the number at p[i] (RFC 8259 §6), or 0 if malformed. */
+static size_t json_number_end(const char *p, size_t n, size_t i)
+{
+    size_t digits;
+    if (i < n && p[i] == '-') {
+        i++;
+    }
+    if (i < n && p[i] == '0') {
+        i++;                    /* no leading zeros: "01" is not a number */
+    } else {
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+            digits++;
+        }
+        if (digits == 0) {
+            return 0;
+        }
+    }
+    if (i < n && p[i] == '.') {
+        for (i++, digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+            digits++;
+        }
+        if (digits == 0) {
+            return 0;
+        }
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        if (i < n && (p[i] == '+' || p[i] == '-')) {
+            i++;
+        }
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+            digits++;
+        }
+        if (digits == 0) {
+            return 0;
+        }
+    }
+    return i;
+}
+
+static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
+
+/* The end of the array or object at p[i], or 0 if malformed.  Objects are
+ * "key": value pairs; arrays are values. */
+static size_t json_container_end(const char *p, size_t n, size_t i, int depth)
+{
+    char close = p[i] == '[' ? ']' : '}';
+    if (depth >= JSON_DEPTH_MAX) {
+        return 0;
+    }
+    i = json_skip_space(p, n, i + 1);
+    if (i < n && p[i] == close) {
+        return i + 1;
+    }
+    for (;;) {
+        if (close == '}') {
+            i = json_skip_space(p, n, i);
+            if (i >= n || p[i] != '"' || (i = json_string_end(p, n, i)) == 0) {
+                return 0;
+            }
+            i = json_skip_space(p, n, i);
+            if (i >= n || p[i] != ':') {
+                return 0;
+            }
+            i++;
+        }
+        i = json_value_end(p, n, i, depth + 1);
+        if (i == 0) {
+            return 0;
+        }
+        i = json_skip_space(p, n, i);
+        if (i < n && p[i] == close) {
+            return i + 1;
+        }
+        if (i >= n || p[i] != ',') {
+            return 0;
+        }
+        i++;
+    }
+}
+
+/* The end of the JSON value at or after p[i] (after white space), or 0. */
+static size_t json_value_end(const char *p, size_t n, size_t i, int depth)
+{
+    i = json_skip_space(p, n, i);
+    if (i >= n) {
+        return 0;
+    }
+    switch (p[i]) {
+    case '"':
+        return json_string_end(p, n, i);
+    case '[':
+    case '{':
+        return json_container_end(p, n, i, depth);
+    case 't':
+        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : 0;
+    case 'f':
+        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : 0;
+    case 'n':
+        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : 0;
+    default:
+        return json_number_end(p, n, i);
+    }
+}
+
+/* The length of the one JSON value at p (leading white space included),
+ * or -1 if it is not valid JSON. */
+static long json_skip_value(const char *p, size_t n)
+{
+    size_t end = json_value_end(p, n, 0, 0);
+    return end == 0 ? -1 : (long)end;
+}
+
+/* Writes code point cp as UTF-8; returns the byte count (1-4). */
+static size_t utf8_encode(unsigned long cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
+ * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
+ * for a lone surrogate, which no UTF-8 text can hold. */
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp)
+{
+    long hi = json_hex4(p, n, i + 1);
+    long lo;
+    if (hi < 0xD800 || hi > 0xDFFF) {
+        *cp = (unsigned long)hi;
+        return i + 5;
+    }
+    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') {
+        return 0;
+    }
+    lo = json_hex4(p, n, i + 7);
+    if (lo < 0xDC00 || lo > 0xDFFF) {
+        return 0;
+    }
+    *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+    return i + 11;
+}
+
+/* Decodes the string at p (p[0] == '"') into out as UTF-8 plus a NUL.
+ * Returns the input bytes consumed, -1 if malformed (or a lone surrogate),
+ * -2 if the text does not fit in out_size - 1 bytes. */
+static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len)
+{
+    size_t end = n > 0 && p[0] == '"' ? json_string_end(p, n, 0) : 0;
+    size_t i = 1;
+    size_t o = 0;
+    if (end == 0) {
+        return -1;
+    }
+    while (i < end - 1) {
+        char bytes[4];
+        size_t len = 1;
+        bytes[0] = p[i];
+        if (p[i] != '\\') {
+            i++;
+        } else if (p[i + 1] == 'u') {
+            unsigned long cp;
+            i = json_read_escape_u(p, n, i + 1, &cp);
+            if (i == 0) {
+                return -1;
+            }
+            len = utf8_encode(cp, bytes);
+        } else {
+            const char *from = "\"\\/bfnrt";
+            const char *to = "\"\\/\b\f\n\r\t";
+            bytes[0] = to[strchr(from, p[i + 1]) - from];
+            i += 2;
+        }
+        if (o + len >= out_size) {
+            return -2;
+        }
+        memcpy(out + o, bytes, len);
+        o += len;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return (long)end;
+}
+
+/* Writes s as a quoted JSON string: ", \ and control characters escaped.
+ * Returns the length written (plus a NUL), or 0 if out_size is too small. */
+static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n)
+{
+    size_t o = 0;
+    size_t i;
+    if (out_size < 3) {
+        return 0;
+    }
+    out[o++] = '"';
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        size_t len;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            len = 2;
+        } else if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') {
+            esc[0] = '\\';
+            esc[1] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch == '\b' ? 'b' : 'f';
+            len = 2;
+        } else if (ch < 0x20) {
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
+        } else {
+            esc[0] = (char)ch;
+            len = 1;
+        }
+        if (o + len + 2 > out_size) {
+            return 0;
+        }
+        memcpy(out + o, esc, len);
+        o += len;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+/* ======================================================================
+ * Socket.IO v5 packets
+ *
+ * Inside an Engine.IO message "4", a Socket.IO packet is: a type digit
+ * (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 and 6 the
+ * binary forms), then an optional namespace ("/chat,"), an optional ack
+ * id (digits), and a JSON payload:
+ *
+ *     40                              CONNECT to "/"
+ *     42["create or join","foo"]      EVENT
+ *     4212["bye"]                     EVENT that wants ack 12: we answer 4312[]
+ * ====================================================================== */
+
+enum {
+    SIO_CONNECT = 0,
+    SIO_DISCONNECT = 1,
+    SIO_EVENT = 2,
+    SIO_ACK = 3,
+    SIO_CONNECT_ERROR = 4
+};
+
+struct sio_packet {
+    int eio_type;           /* Engine.IO type, 0..6 */
+    int sio_type;           /* Socket.IO type when eio_type is 4, else -1 */
+    struct slice nsp;       /* namespace, "/" when none is given */
+    long ack_id;            /* -1 when none */
+    struct slice data;      /* the JSON payload, maybe empty */
+};
+
+/* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
+static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk)
+{
+    size_t i = 2;
+    size_t digits = 0;
+    pk->sio_type = -1;
+    pk->nsp.p = "/";
+    pk->nsp.n = 1;
+    pk->ack_id = -1;
+    if (n == 0 || p[0] < '0' || p[0] > '6') {
+        return -1;
+    }
+    pk->eio_type = p[0] - '0';
+    pk->data.p = p + 1;
+    pk->data.n = n - 1;
+    if (pk->eio_type != 4) {
+        return 0;
+    }
+    if (n < 2 || p[1] < '0' || p[1] > '6') {
+        return -1;
+    }
+    pk->sio_type = p[1] - '0';
+    if (i < n && p[i] == '/') {
+        const char *comma = memchr(p + i, ',', n - i);
+        pk->nsp.p = p + i;
+        pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
+        i += pk->nsp.n + (comma != NULL);
+    }
+    while (i + digits < n && p[i + digits] >= '0' && p[i + digits] <= '9') {
+        digits++;
+    }
+    if (digits > 9) {
+        return -1;
+    }
+    if (digits > 0) {
+        pk->ack_id = strtol(p + i, NULL, 10);
+        i += digits;
+    }
+    pk->data.p = p + i;
+    pk->data.n = n - i;
+    return 0;
+}
+
+struct sio_event {
+    char name[EVENT_NAME_MAX + 1];
+    int name_fits;                  /* 0: longer than EVENT_NAME_MAX, matches nothing */
+    int argc;                       /* all the arguments, even past SIO_ARGS_MAX */
+    struct slice arg[SIO_ARGS_MAX]; /* the first ones, as raw JSON */
+    struct slice rest;              /* after the name: ",arg,...]" -- relayed as is */
+};
+
+/* An EVENT payload: a JSON array whose first element is the event's name.
+ * Returns 0, or -1 if it is anything else. */
+static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
+{
+    long len = json_skip_value(p, n);
+    size_t i;
+    size_t name_len;
+    long used;
+    memset(ev, 0, sizeof *ev);
+    if (len < 0 || json_skip_space(p, n, (size_t)len) != n) {
+        return -1;
+    }
+    i = json_skip_space(p, n, 0);
+    if (p[i] != '[') {
+        return -1;
+    }
+    i = json_skip_space(p, n, i + 1);
+    if (p[i] != '"') {
+        return -1;  /* empty, or the name is not a string */
+    }
+    used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
+    ev->name_fits = used > 0 && strlen(ev->name) == name_len;
+    i = json_string_end(p, n, i);
+    ev->rest.p = p + i;
+    ev->rest.n = n - i;
+    for (;;) {
+        i = json_skip_space(p, n, i);
+        if (p[i] == ']') {
+            return 0;
+        }
+        i = json_skip_space(p, n, i + 1);  /* past the ',' */
+        if (ev->argc < SIO_ARGS_MAX) {
+            ev->arg[ev->argc].p = p + i;
+            ev->arg[ev->argc].n = json_value_end(p, n, i, 0) - i;
+        }
+        ev->argc++;
+        i = json_value_end(p, n, i, 0);
+    }
+}
+
+/* Sends an event the server built: "42" + a JSON array. */
+static void sio_emit(struct client *c, const char *array, size_t len)
+{
+    eio_send(c, "42", array, len);
+}
+
+/* Builds events in a fixed buffer: they hold at most a room name, an id
+ * and a short sentence, so SIO_TEXT_MAX is plenty. */
+struct sio_text {
+    char data[SIO_TEXT_MAX];
+    size_t len;
+};
+
+static void text_add(struct sio_text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->len + n < sizeof t->data) {
+        memcpy(t->data + t->len, s, n + 1);
+        t->len += n;
+    }
+}
+
+static void text_add_string(struct sio_text *t, const char *s)
+{
+    t->len += json_write_string(t->data + t->len, sizeof t->data - t->len, s, strlen(s));
+}
+
+/* Emits ["event", "arg1", "arg2"] with up to two string arguments. */
+static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2)
+{
+    struct sio_text t;
+    t.len = 0;
+    text_add(&t, "[");
+    text_add_string(&t, event);
+    if (a1 != NULL) {
+        text_add(&t, ",");
+        text_add_string(&t, a1);
+    }
+    if (a2 != NULL) {
+        text_add(&t, ",");
+        text_add_string(&t, a2);
+    }
+    text_add(&t, "]");
+    sio_emit(c, t.data, t.len);
+}
+
+/* The chapter's log(): ["log", ["Message from server:", text]], which the
+ * page prints with console.log.apply(console, array). */
+static void sio_log(struct client *c, const char *fmt, ...)
+{
+    char line[512];
+    struct sio_text t;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    t.len = 0;
+    text_add(&t, "[\"log\",[\"Message from server:\",");
+    text_add_string(&t, line);
+    text_add(&t, "]]");
+    sio_emit(c, t.data, t.len);
+}
+
+/* ======================================================================
+ * Rooms: the chapter's create-or-join, and the relay
+ *
+ * A room holds at most two peers.  The first to ask creates it; the
+ * second joins, and both hear "ready": time to start WebRTC's
+ * offer/answer.  A third is told the room is full.  Unlike the chapter's
+ * first version, we count the room's own members (not every socket on
+ * the server) and relay "message" only inside the room.
+ * ====================================================================== */
+
+static struct room *room_find(const char *name)
+{
+    size_t i;
+    for (i = 0; i < server.room_count; i++) {
+        if (strcmp(server.rooms[i]->name, name) == 0) {
+            return server.rooms[i];
+        }
+    }
+    return NULL;
+}
+
+static struct room *room_create(const char *name)
+{
+    struct room *r;
+    if (server.room_count == server.room_cap) {
+        size_t cap = server.room_cap ? server.room_cap * 2 : 16;
+        struct room **rooms = realloc(server.rooms, cap * sizeof *rooms);
+        if (rooms == NULL) {
+            return NULL;
+        }
+        server.rooms = rooms;
+        server.room_cap = cap;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return NULL;
+    }
+    strcpy(r->name, name);
+    server.rooms[server.room_count++] = r;
+    return r;
+}
+
+static void room_join(struct room *r, struct client *c)
+{
+    r->members[r->count++] = c;
+    c->room = r;
+}
+
+/* Takes the client out of its room; the last one out frees the room, so
+ * its name can be created again.  Nothing is sent: the chapter's clients
+ * expect nothing (they say 'bye' themselves). */
+static void room_leave(struct client *c)
+{
+    struct room *r = c->room;
+    int i;
+    size_t k;
+    if (r == NULL) {
+        return;
+    }
+    for (i = 0; i < r->count; i++) {
+        if (r->members[i] == c) {
+            r->members[i] = r->members[--r->count];
+            break;
+        }
+    }
+    c->room = NULL;
+    if (r->count > 0) {
+        return;
+    }
+    for (k = 0; k < server.room_count; k++) {
+        if (server.rooms[k] == r) {
+            server.rooms[k] = server.rooms[--server.room_count];
+            break;
+        }
+    }
+    free(r);
+}
+
+/* The room argument of 'create or join': a JSON string of 1 to
+ * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
+static int room_read_name(struct client *c, const struct sio_event *ev, char *name)
+{
+    size_t len = 0;
+    long used = -1;
+    if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
+        used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
+    } else {
+        sio_log(c, "create or join needs a room name (a string)");
+        return -1;
+    }
+    if (used == -2 || len == 0) {
+        sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
+        return -1;
+    }
+    if (used < 0 || strlen(name) != len) {
+        sio_log(c, "Room name must be text without NUL characters");
+        return -1;
+    }
+    return 0;
+}
+
+/* The second peer arrives: tell the first, join, tell both they are ready. */
+static void room_join_second(struct room *r, struct client *c)
+{
+    struct client *first = r->members[0];
+    sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
+    sio_emit_strings(first, "join", r->name, NULL);
+    room_join(r, c);
+    sio_emit_strings(c, "joined", r->name, c->sio_id);
+    sio_emit_strings(first, "ready", NULL, NULL);
+    sio_emit_strings(c, "ready", NULL, NULL);
+}
+
+/* 'create or join' (room): the heart of the chapter. */
+static void room_create_or_join(struct client *c, const struct sio_event *ev)
+{
+    char name[ROOM_NAME_MAX + 1];
+    struct room *r;
+    int members;
+    if (room_read_name(c, ev, name) < 0) {
+        return;
+    }
+    if (c->room != NULL) {
+        sio_log(c, "Client ID %s is already in room %s", c->sio_id, c->room->name);
+        return;
+    }
+    sio_log(c, "Received request to create or join room %s", name);
+    r = room_find(name);
+    members = r ? r->count : 0;
+    sio_log(c, "Room %s now has %d client(s)", name, members);
+    if (members == 0) {
+        r = room_create(name);
+        if (r == NULL) {
+            client_kill(c, "out of memory");
+            return;
+        }
+        room_join(r, c);
+        sio_log(c, "Client ID %s created room %s", c->sio_id, name);
+        sio_emit_strings(c, "created", name, c->sio_id);
+    } else if (members < ROOM_SIZE) {
+        room_join_second(r, c);
+    } else {
+        sio_emit_strings(c, "full", name, NULL);
+    }
+}
+
+/* 'message' (anything): to the other peer of the room, byte for byte. */
+static void room_relay(struct client *c, const struct sio_event *ev)
+{
+    int i;
+    if (c->room == NULL) {
+        sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
+        return;
+    }
+    for (i = 0; i < c->room->count; i++) {
+        struct client *peer = c->room->members[i];
+        if (peer != c) {
+            eio_send(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
+        }
+    }
+}
+
+/* 'ipaddr': the machine's IPv4 addresses other than loopback, one event
+ * each, so a peer on another machine knows where to point its browser. */
+static void room_send_ipaddr(struct client *c)
+{
+    struct ifaddrs *list;
+    struct ifaddrs *ifa;
+    if (getifaddrs(&list) != 0) {
+        sio_log(c, "Cannot list the server's addresses: %s", strerror(errno));
+        return;
+    }
+    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+        char text[INET_ADDRSTRLEN];
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
+        if (a == NULL || a->sin_family != AF_INET) {
+            continue;
+        }
+        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
+            continue;   /* 127.0.0.0/8 is this machine's loopback */
+        }
+        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        sio_emit_strings(c, "ipaddr", text, NULL);
+    }
+    freeifaddrs(list);
+}
+
+/* An EVENT: the chapter's four events; any other is ignored. */
+static void sio_on_event(struct client *c, const struct sio_event *ev)
+{
+    if (!ev->name_fits) {
+        trace("client %lu: ignoring an event with a long or odd name", c->number);
+    } else if (strcmp(ev->name, "create or join") == 0) {
+        room_create_or_join(c, ev);
+    } else if (strcmp(ev->name, "message") == 0) {
+        room_relay(c, ev);
+    } else if (strcmp(ev->name, "ipaddr") == 0) {
+        room_send_ipaddr(c);
+    } else if (strcmp(ev->name, "bye") == 0) {
+        fprintf(stderr, "client %lu: received bye\n", c->number);
+    } else {
+        trace("client %lu: no handler for event '%s'", c->number, ev->name);
+    }
+}
+
+/* ======================================================================
+ * Socket.IO packets in, as the reference server handles them
+ * ====================================================================== */
+
+/* A packet we cannot make sense of closes this connection only (1008,
+ * policy violation, as the reference server does). */
+static void sio_fail(struct client *c, const char *why)
+{
+    ws_fail(c, 1008, why);
+}
+
+/* CONNECT: "/" is the only namespace; the answer carries the socket id. */
+static void sio_on_connect(struct client *c, const struct sio_packet *pk)
+{
+    char body[64];
+    if (pk->nsp.n != 1) {
+        char prefix[80];
+        snprintf(prefix, sizeof prefix, "44%.*s,", (int)(pk->nsp.n < 60 ? pk->nsp.n : 60), pk->nsp.p);
+        eio_send(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
+        return;
+    }
+    if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
+        sio_fail(c, "CONNECT with a payload that is not JSON");
+        return;
+    }
+    if (c->sio_id[0] == '\0') {
+        id_new(c->sio_id);
+    }
+    snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
+    eio_send(c, "40", body, strlen(body));
+}
+
+static void sio_on_packet(struct client *c, const struct sio_packet *pk)
+{
+    struct sio_event ev;
+    if (pk->sio_type == SIO_CONNECT) {
+        sio_on_connect(c, pk);
+    } else if (c->sio_id[0] == '\0') {
+        sio_fail(c, "packet before CONNECT");
+    } else if (pk->nsp.n != 1) {
+        sio_fail(c, "packet for a namespace we are not in");
+    } else if (pk->sio_type == SIO_DISCONNECT) {
+        room_leave(c);
+        c->sio_id[0] = '\0';
+    } else if (pk->sio_type == SIO_ACK) {
+        return;   /* we never ask for acks; an answer to none is harmless */
+    } else if (pk->sio_type != SIO_EVENT) {
+        sio_fail(c, "unsupported packet type");
+    } else if (sio_parse_event(pk->data.p, pk->data.n, &ev) < 0) {
+        sio_fail(c, "malformed EVENT");
+    } else {
+        if (pk->ack_id >= 0) {
+            char ack[32];
+            snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
+            eio_send(c, ack, NULL, 0);
+        }
+        sio_on_event(c, &ev);
+    }
+}
+
+/* One Engine.IO message from the client. */
+static void eio_on_message(struct client *c, const char *data, size_t len)
+{
+    struct sio_packet pk;
+    if (sio_parse_packet(data, len, &pk) < 0) {
+        sio_fail(c, "malformed packet");
+        return;
+    }
+    switch (pk.eio_type) {
+    case 1:
+        trace("client %lu: Engine.IO close", c->number);
+        ws_fail(c, 1000, "the client closed the session");
+        break;
+    case 3:
+        eio_on_pong(c);
+        break;
+    case 4:
+        sio_on_packet(c, &pk);
+        break;
+    case 6:
+        break;   /* noop */
+    default:
+        /* 0 and 5 are the server's to send, and in Engine.IO v4 only the
+         * server pings, so a "2" from a client breaks the protocol. */
+        sio_fail(c, "unexpected Engine.IO packet type");
+        break;
+    }
+}
+
+/* ======================================================================
+ * The poll() loop
+ *
+ * One process, one thread.  poll() sleeps until a socket is ready or a
+ * timer is due, then each ready socket gets one handler: the listening
+ * socket accepts, a client reads or writes.  Handlers never block.
+ * ====================================================================== */
+
+/* Accepts waiting connections.  Out of file descriptors, we stop polling
+ * the listening socket for a moment instead of spinning on it. */
+static void on_listen_ready(void)
+{
+    int k;
+    for (k = 0; k < ACCEPT_BATCH; k++) {
+        int one = 1;
+        int fd = accept(server.listen_fd, NULL, NULL);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            fprintf(stderr, "signal: accept: %s; pausing new connections\n", strerror(errno));
+            server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+            server.pfds[0].events = 0;
+            timer_schedule(server.accept_paused_until);
+            return;
+        }
+        if (fd < 0) {
+            return;  /* EAGAIN: no more for now; ECONNABORTED and the like: gone */
+        }
+        /* Signaling messages are small and latency matters: no Nagle delay. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
+            close(fd);
+            continue;
+        }
+        trace("client %lu: connected", server.next_number);
+    }
+}
+
+/* Reads what the socket has and hands it to the connection's parser. */
+static void on_readable(struct client *c)
+{
+    ssize_t n;
+    if (buffer_reserve(&c->in, READ_CHUNK) < 0) {
+        client_kill(c, "out of memory");
+        return;
+    }
+    n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        client_kill(c, n == 0 ? "the peer closed" : strerror(errno));
+        return;
+    }
+    c->in.len += (size_t)n;
+    if (c->state == CONN_HTTP) {
+        http_on_input(c);
+    } else if (c->state == CONN_CLOSING) {
+        buffer_free(&c->in);   /* we are done talking: read and discard */
+    } else {
+        ws_on_input(c);
+    }
+}
+
+static void on_writable(struct client *c)
+{
+    client_flush(c);
+    if (c->state == CONN_HTTP && !client_has_output(c)) {
+        http_response_done(c);
+        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
+            http_on_input(c);   /* a pipelined request was waiting */
+        }
+    }
+}
+
+/* Deadlines of one client; returns its next one (0 for none). */
+static long long client_check_timers(struct client *c, long long now)
+{
+    if (c->state == CONN_HTTP && !client_has_output(c) && now >= c->deadline) {
+        if (buffer_used(&c->in) > 0) {
+            http_fail(c, 408);  /* part of a head, too slowly: slowloris */
+        } else {
+            client_kill(c, "idle");
+        }
+    } else if (c->state == CONN_CLOSING && now >= c->deadline) {
+        client_kill(c, "the peer did not close in time");
+    } else if (c->state == CONN_WS_SIO) {
+        eio_check_heartbeat(c, now);
+        return c->pong_due > 0 ? c->pong_due : c->ping_due;
+    }
+    if (c->state == CONN_HTTP && client_has_output(c)) {
+        return 0;
+    }
+    return c->state == CONN_HTTP || c->state == CONN_CLOSING ? c->deadline : 0;
+}
+
+/* Runs the timers that are due.  They are checked at most every
+ * TIMER_TICK_MS, so 10,000 idle clients cost little. */
+static void timers_run(long long now)
+{
+    long long next = now + 60000;
+    size_t i;
+    if (now < server.next_timer) {
+        return;
+    }
+    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
+        server.accept_paused_until = 0;
+        server.pfds[0].events = POLLIN;
+    }
+    if (server.accept_paused_until > 0) {
+        next = server.accept_paused_until;
+    }
+    for (i = 1; i < server.count; i++) {
+        long long due = client_check_timers(server.clients[i], now);
+        if (due > 0 && due < next) {
+            next = due;
+        }
+    }
+    server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
+}
+
+/* How long poll() may sleep: until the next timer. */
+static int poll_timeout(void)
+{
+    long long left = server.next_timer - now_ms();
+    if (left < 0) {
+        return 0;
+    }
+    return left > 60000 ? 60000 : (int)left;
+}
+
+static void server_loop(void)
+{
+    while (!stop_requested) {
+        size_t i;
+        size_t count = server.count;  /* clients accepted now wait for the next turn */
+        int ready = poll(server.pfds, (nfds_t)count, poll_timeout());
+        if (ready < 0 && errno != EINTR) {
+            die(1, "poll: %s", strerror(errno));
+        }
+        if (ready > 0 && (server.pfds[0].revents & POLLIN)) {
+            on_listen_ready();
+        }
+        for (i = 1; ready > 0 && i < count; i++) {
+            struct client *c = server.clients[i];
+            short revents = server.pfds[i].revents;
+            if (revents == 0 || c->state == CONN_DEAD) {
+                continue;
+            }
+            if (revents & (POLLIN | POLLHUP | POLLERR)) {
+                on_readable(c);
+            }
+            if ((revents & POLLOUT) && c->state != CONN_DEAD) {
+                on_writable(c);
+            }
+        }
+        timers_run(now_ms());
+        clients_reap();
+    }
+}
+
+/* ======================================================================
+ * Start-up and shutdown
+ * ====================================================================== */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;   /* only a flag: the loop does the work */
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
+            "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
+            "  -p PORT      TCP port (default %d, as in the codelab; 0 = any free port)\n"
+            "  -r ROOT      folder of static files (default: %s)\n"
+            "  -i PING_MS   Engine.IO ping interval in ms (default %d)\n"
+            "  -t TIMEOUT_MS Engine.IO ping timeout in ms (default %d)\n"
+            "  -v           trace every HTTP request and every WebSocket frame on stderr\n"
+            "  -h           print this help and exit 0\n",
+            DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_ROOT, DEFAULT_PING_INTERVAL_MS,
+            DEFAULT_PING_TIMEOUT_MS);
+}
+
+/* A whole decimal number in [min, max], or -1. */
+static long parse_number(const char *s, long min, long max)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    return v;
+}
+
+static void parse_options(int argc, char **argv)
+{
+    int opt;
+    long v = 0;
+    server.address = DEFAULT_ADDRESS;
+    server.port = DEFAULT_PORT;
+    server.root = DEFAULT_ROOT;
+    server.ping_interval = DEFAULT_PING_INTERVAL_MS;
+    server.ping_timeout = DEFAULT_PING_TIMEOUT_MS;
+    while ((opt = getopt(argc, argv, "a:p:r:i:t:vh")) != -1) {
+        switch (opt) {
+        case 'a': server.address = optarg; break;
+        case 'r': server.root = optarg; break;
+        case 'v': server.verbose = 1; break;
+        case 'p': v = server.port = (int)parse_number(optarg, 0, 65535); break;
+        case 'i': v = server.ping_interval = (int)parse_number(optarg, 1, 3600000); break;
+        case 't': v = server.ping_timeout = (int)parse_number(optarg, 1, 3600000); break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(2);
+        }
+        if (v < 0) {
+            fprintf(stderr, "signal: bad value for -%c: %s\n", opt, optarg);
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "signal: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        exit(2);
+    }
+}
+
+/* Opens the listening socket on ADDRESS:PORT (IPv4 or IPv6). */
+static void listen_open(void)
+{
+    struct sockaddr_storage ss;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+    socklen_t len = 0;
+    int one = 1;
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, server.address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((unsigned short)server.port);
+        len = sizeof *in4;
+    } else if (inet_pton(AF_INET6, server.address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((unsigned short)server.port);
+        len = sizeof *in6;
+    } else {
+        die(1, "cannot listen on %s:%d: not an IPv4 or IPv6 address", server.address, server.port);
+    }
+    server.listen_fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (server.listen_fd < 0) {
+        die(1, "socket: %s", strerror(errno));
+    }
+    /* Lets a restarted server bind at once while old connections linger. */
+    setsockopt(server.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(server.listen_fd, (struct sockaddr *)&ss, len) < 0 ||
+        listen(server.listen_fd, SOMAXCONN) < 0 || set_nonblocking(server.listen_fd) < 0) {
+        die(1, "cannot listen on %s:%d: %s", server.address, server.port, strerror(errno));
+    }
+    getsockname(server.listen_fd, (struct sockaddr *)&ss, &len);
+    server.port = ntohs(ss.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
+}
+
+/* ROOT must be a folder; we keep its real path for the inside-ROOT check. */
+static void root_open(void)
+{
+    struct stat st;
+    if (realpath(server.root, server.root_real) == NULL) {
+        die(1, "cannot use root '%s': %s", server.root, strerror(errno));
+    }
+    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        die(1, "cannot use root '%s': not a folder", server.root);
+    }
+    server.root_real_len = strlen(server.root_real);
+}
+
+/* No fixed client limit: take every file descriptor the system allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
+        rl.rlim_cur = 10240;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void signals_setup(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;   /* no SA_RESTART: poll() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A write to a closed socket must return EPIPE, not kill the server. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void server_start(void)
+{
+    root_open();
+    raise_fd_limit();
+    server.random_fd = open("/dev/urandom", O_RDONLY);
+    if (server.random_fd < 0) {
+        die(1, "cannot open /dev/urandom: %s", strerror(errno));
+    }
+    listen_open();
+    server.cap = 64;
+    server.pfds = calloc(server.cap, sizeof *server.pfds);
+    server.clients = calloc(server.cap, sizeof *server.clients);
+    if (server.pfds == NULL || server.clients == NULL) {
+        die(1, "out of memory");
+    }
+    server.pfds[0].fd = server.listen_fd;
+    server.pfds[0].events = POLLIN;
+    server.count = 1;
+    server.next_timer = now_ms() + 60000;
+    signals_setup();
+}
+
+/* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
+ * close everything, free everything. */
+static void server_stop(void)
+{
+    size_t i;
+    unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
+    for (i = 1; i < server.count; i++) {
+        ws_send(server.clients[i], WS_CLOSE, going_away, 2, NULL, 0);
+        client_kill(server.clients[i], "server stopping");
+    }
+    clients_reap();
+    free(server.pfds);
+    free(server.clients);
+    free(server.rooms);
+    close(server.listen_fd);
+    close(server.random_fd);
+}
+
+#ifndef SIGNAL_NO_MAIN
+int main(int argc, char **argv)
+{
+    const char *open_bracket = "";
+    const char *close_bracket = "";
+    parse_options(argc, argv);
+    server_start();
+    if (strchr(server.address, ':') != NULL) {
+        open_bracket = "[";
+        close_bracket = "]";
+    }
+    printf("signal: listening on http://%s%s%s:%d/ (root %s)\n", open_bracket, server.address,
+           close_bracket, server.port, server.root);
+    fflush(stdout);
+    server_loop();
+    server_stop();
+    return 0;
+}
+#endif
