@@ -253,7 +253,8 @@ test("a client that leaves frees its slot; an emptied room can be created again"
   assert.deepEqual(created.args, [room, d.id], 'the emptied room is created anew');
 });
 
-test('the client reconnects by itself after the server is restarted on the same port', async () => {
+// SIGINT is a learner's Ctrl-C (clean exit 0); SIGKILL a crash (no goodbye).
+for (const sig of ['SIGINT', 'SIGKILL']) test(`after ${sig} and a restart on the same port the client reconnects by itself`, async () => {
   const own = await start();
   const port = own.port;
   let restarted;
@@ -264,7 +265,8 @@ test('the client reconnects by itself after the server is restarted on the same 
     await next(s, 'created');
 
     const gone = once(s, 'disconnect');
-    assert.equal(await own.stop('SIGINT'), 0, 'signal exits 0 on SIGINT');
+    const code = await own.stop(sig);
+    if (sig === 'SIGINT') assert.equal(code, 0, 'signal exits 0 on SIGINT');
     await gone;
     assert.equal(s.connected, false);
 
