@@ -1676,6 +1676,8 @@ static void test_sio_parse_packet_valid(void)
         { "42/chat,5[\"a\"]", 4, 2, "/chat", 5, "[\"a\"]" },
         { "42123456789[\"a\"]", 4, 2, "/", 123456789, "[\"a\"]" },
         { "4312[]", 4, 3, "/", 12, "[]" },
+        { "4312", 4, 3, "/", 12, "" },
+        { "42/chat,5", 4, 2, "/chat", 5, "" },
         { "44{\"message\":\"x\"}", 4, 4, "/", -1, "{\"message\":\"x\"}" },
         { "46", 4, 6, "/", -1, "" },
     };
@@ -1711,6 +1713,42 @@ static void test_sio_parse_packet_malformed(void)
         ut_check(r == -1, "sio_parse_packet(\"%s\") = %d, want -1", bad[i], r);
         free(keep);
     }
+}
+
+/* api.md: parsers are pure functions of (buffer, length): bytes after n,
+ * here digits, must not change the result (an ack id ends where the packet
+ * ends). */
+static void test_parsers_stop_at_length(void)
+{
+    const char *packet = "4312999";
+    const char *event = "42/chat,5777";
+    const char *query = "/?EIO=4&transport=websocket";
+    struct sio_packet pk;
+    struct slice v;
+    char *buf;
+    int r;
+    buf = ut_copy(packet, strlen(packet));
+    memset(&pk, 0x5A, sizeof pk);
+    r = sio_parse_packet(buf, 4, &pk);
+    ut_check(r == 0 && pk.ack_id == 12 && pk.data.n == 0,
+             "sio_parse_packet(\"4312\" followed by \"999\", n 4): %d ack %ld, want ack 12", r, pk.ack_id);
+    free(buf);
+    buf = ut_copy(event, strlen(event));
+    memset(&pk, 0x5A, sizeof pk);
+    r = sio_parse_packet(buf, 9, &pk);
+    ut_check(r == 0 && pk.ack_id == 5 && pk.data.n == 0,
+             "sio_parse_packet(\"42/chat,5\" followed by \"777\", n 9): %d ack %ld, want ack 5", r, pk.ack_id);
+    free(buf);
+    buf = ut_copy(query, strlen(query));
+    v.p = NULL;
+    r = http_query_param(buf, strlen(query) - 6, "transport", &v);
+    ut_check(r == 1 && v.p != NULL && v.n == 3 && memcmp(v.p, "web", 3) == 0,
+             "http_query_param stops at target_len: %d n %zu", r, v.n);
+    free(buf);
+    ut_check(ut_skip("123456", 3) == 3, "json_skip_value(\"123456\", 3) = 3");
+    ut_check(ut_skip("[1,2]", 4) == -1, "json_skip_value(\"[1,2]\", 4) = -1");
+    ut_check(ut_skip("truex", 3) == -1, "json_skip_value(\"truex\", 3) = -1");
+    ut_check(ut_skip("\"abc\"", 4) == -1, "json_skip_value of an unterminated string = -1");
 }
 
 static int ut_event(const char *s, struct sio_event *ev, char **keep)
@@ -1869,6 +1907,7 @@ int main(void)
 
     test_sio_parse_packet_valid();
     test_sio_parse_packet_malformed();
+    test_parsers_stop_at_length();
     test_sio_parse_event_codelab();
     test_sio_parse_event_forms();
     test_sio_parse_event_malformed();
