@@ -1177,6 +1177,8 @@ static void ut_ws_cut_everywhere(size_t n)
     free(text);
 }
 
+/* RFC 6455 §5.2: 0-125 in the 7-bit field, 126-65535 in 16 bits, 65536 up
+ * in 64 bits: the sizes on each side of both switches. */
 static void test_ws_frame_sizes_cut_everywhere(void)
 {
     static const size_t sizes[] = { 0, 1, 125, 126, 127, 65535, 65536 };
