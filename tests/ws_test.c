@@ -382,6 +382,39 @@ static void test_handshake_token_variants(void)
     }
 }
 
+/* Spec: "Never assume one read() is one message": a client may send its
+ * first frame in the same write as the upgrade request (RFC 6455 §4.1 lets
+ * it send as soon as the 101 comes, but nothing stops bytes arriving
+ * together); those bytes are the WebSocket's first input. */
+static void test_handshake_frame_in_same_write(void)
+{
+    char req[512];
+    size_t head_len;
+    size_t n;
+    unsigned char *f = frame_bytes(0x81, "early bird", 10, 1, &n);
+    unsigned char *all;
+    struct http_response r;
+    int fd = tcp_connect(port);
+    snprintf(req, sizeof req, "GET /echo HTTP/1.1\r\n" H_ALL "\r\n");
+    head_len = strlen(req);
+    all = malloc(head_len + n);
+    memcpy(all, req, head_len);
+    memcpy(all + head_len, f, n);
+    if (fd >= 0 && send_all(fd, all, head_len + n) == 0 &&
+        http_read_response(fd, &r, 1, T_TIMEOUT_MS) == 0) {
+        check(r.status == 101, "upgrade with a frame in the same write: 101 (got %d)", r.status);
+        http_response_free(&r);
+        expect_frame(fd, 1, "early bird", 10, "frame sent with the upgrade request: echoed");
+    } else {
+        check(0, "upgrade with a frame in the same write: a response came");
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(all);
+    free(f);
+}
+
 /* ---- 1 framing (RFC 6455 §5.2) ------------------------------------------ */
 
 /* Autobahn 1.1/1.2: text and binary at the length-encoding edges, echoed
@@ -1182,6 +1215,7 @@ int main(void)
     test_handshake_version_8();
     test_handshake_other_path();
     test_handshake_token_variants();
+    test_handshake_frame_in_same_write();
 
     test_framing_sizes();
     test_framing_byte_by_byte();
