@@ -326,6 +326,9 @@ static void client_update_events(struct client *c)
     } else if (c->state == CONN_HTTP && client_has_output(c)) {
         /* One response at a time: pipelined requests wait in the kernel. */
         events = 0;
+    } else if (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX) {
+        /* Back-pressure: read no more until the client takes its echoes. */
+        events = 0;
     }
     if (client_has_output(c)) {
         events |= POLLOUT;
@@ -422,7 +425,10 @@ static void client_queue(struct client *c, const void *data, size_t n)
     if (c->state == CONN_DEAD) {
         return;
     }
-    if (buffer_used(&c->out) > OUT_MAX) {
+    /* Socket.IO clients receive what others send; one that stops reading
+     * is dropped.  (/echo clients only get their own bytes back: they are
+     * slowed down instead, see client_update_events.) */
+    if (c->state == CONN_WS_SIO && buffer_used(&c->out) > OUT_MAX) {
         client_kill(c, "output queue over the limit: the client stopped reading");
         return;
     }
@@ -1895,9 +1901,11 @@ static int id_taken(const char *id)
  * is all but impossible, but the check is cheap and makes it certain. */
 static void id_new(char out[ID_LEN + 1])
 {
+    char id[ID_LEN + 1];
     do {
-        id_generate(out);
-    } while (id_taken(out));
+        id_generate(id);
+    } while (id_taken(id));
+    memcpy(out, id, sizeof id);
 }
 
 /* Sends one Engine.IO packet: its prefix (type and more) and a body. */
