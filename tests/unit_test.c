@@ -1535,7 +1535,7 @@ static void test_json_read_string_errors(void)
     static const char *bad[] = {
         "abc", "", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12z4\"", "\"\\", "\"a\nb\"", "\"\x01\"",
         "\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83dx\"", "\"\\ud83d\\u0041\"", "\"\\ude00\\ud83d\"",
-        "\"\\ud83d\\ud83d\"", "\"\\ud83d\\",
+        "\"\\ud83d\\ud83d\"", "\"\\ud83d\\", "\"\\ude00\\ude00\"", "\"\\udfff\\udc00\"",
     };
     char out[64];
     size_t len;
