@@ -991,6 +991,7 @@ static void http_fail(struct client *c, int status)
     c->close_when_sent = 1;
     trace("client %lu: HTTP %d, closing", c->number, status);
     http_send_error(c, status, 0);
+    client_close_gracefully(c);
 }
 
 /* What the request asks of us, once its head is whole. */
@@ -2022,7 +2023,10 @@ static size_t json_number_end(const char *p, size_t n, size_t i)
         i++;
     }
     if (i < n && p[i] == '0') {
-        i++;                    /* no leading zeros: "01" is not a number */
+        i++;
+        if (i < n && p[i] >= '0' && p[i] <= '9') {
+            return 0;           /* no leading zeros: "01" is not a number */
+        }
     } else {
         for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
             digits++;
@@ -2311,15 +2315,12 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk)
         pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
         i += pk->nsp.n + (comma != NULL);
     }
-    while (i + digits < n && p[i + digits] >= '0' && p[i + digits] <= '9') {
-        digits++;
-    }
-    if (digits > 9) {
-        return -1;
-    }
-    if (digits > 0) {
-        pk->ack_id = strtol(p + i, NULL, 10);
-        i += digits;
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (++digits > 9) {
+            return -1;
+        }
+        pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
+        i++;
     }
     pk->data.p = p + i;
     pk->data.n = n - i;
