@@ -1,7 +1,7 @@
 // Starts and stops ./signal for the interop suites.
 //
-// start() runs `./signal -p PORT -r www` from the repository root (or
-// $SIGNAL_BIN, as the C suites do), waits for the banner
+// start(port, extra) runs `./signal -p PORT -r www EXTRA...` from the
+// repository root (or $SIGNAL_BIN, as the C suites do), waits for the banner
 //   signal: listening on http://127.0.0.1:PORT/ (root www)
 // on its stdout and returns { port, proc, stop }.  stop(signal) sends the
 // signal and resolves with the exit code (null if it died by a signal).
@@ -13,8 +13,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const bin = process.env.SIGNAL_BIN || './signal';
 const BANNER = /^signal: listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(root www\)$/m;
 
-export function start(port = 0, timeoutMs = 5000) {
-  const proc = spawn(path.resolve(repoRoot, bin), ['-p', String(port), '-r', 'www'],
+export function start(port = 0, extra = [], timeoutMs = 5000) {
+  const proc = spawn(path.resolve(repoRoot, bin), ['-p', String(port), '-r', 'www', ...extra],
                      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
   proc.stderr.on('data', (d) => { err += d; });

@@ -290,6 +290,34 @@ for (const sig of ['SIGINT', 'SIGKILL']) test(`after ${sig} and a restart on the
   }
 });
 
+test('room names travel with JSON escapes intact: quotes, accents, emoji', async () => {
+  const room = `r\u00fcm "\u2713" \\ \ud83d\ude00 ${process.pid}`;
+  const a = await connected(client()), b = await connected(client());
+  a.emit('create or join', room);
+  assert.deepEqual((await next(a, 'created')).args, [room, a.id]);
+  b.emit('create or join', room);
+  assert.deepEqual((await next(b, 'joined')).args, [room, b.id]);
+  assert.deepEqual((await next(a, 'join')).args, [room]);
+});
+
+test('the official client answers the pings: still connected after many intervals', async () => {
+  const fast = await start(0, ['-i', '200', '-t', '300']);
+  try {
+    const s = await connected(client(fast.port));
+    let drops = 0;
+    s.on('disconnect', () => { drops++; });
+    await new Promise((r) => setTimeout(r, 2000));   // ten ping intervals
+    assert.equal(drops, 0, 'no disconnect while the client answers pings');
+    assert.ok(s.connected);
+    const room = newRoom();
+    s.emit('create or join', room);
+    await next(s, 'created');
+    s.disconnect();
+  } finally {
+    assert.equal(await fast.stop(), 0);
+  }
+});
+
 test('the official client may send an auth payload with CONNECT', async () => {
   const s = await connected(client(server.port, { auth: { token: 'abc' } }));
   assert.equal(typeof s.id, 'string');
