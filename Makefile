@@ -7,7 +7,7 @@ CFLAGS ?= -std=c99 -Wall -Wextra -pedantic -O2
 DEBUGFLAGS = -std=c99 -Wall -Wextra -pedantic -O0 -g3
 SANFLAGS = -std=c99 -Wall -Wextra -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all run test test-large sanitize valgrind debug interop clean
+.PHONY: all run test test-large sanitize valgrind warnings debug interop clean
 
 all: signal
 
@@ -34,6 +34,12 @@ sanitize:
 # The integration suites with the server under valgrind's memcheck.
 valgrind: debug
 	CC="$(CC)" SIGNAL_BIN=tests/valgrind-signal.sh T_SLOW=1 sh tests/run.sh integration
+
+# Zero warnings on both compilers, with the strict flags.
+warnings:
+	gcc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c -o /dev/null signal.c
+	clang -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c -o /dev/null signal.c
+	@echo "signal.c: no warnings on gcc or clang"
 
 debug:
 	$(CC) $(DEBUGFLAGS) -o signal signal.c
