@@ -164,7 +164,18 @@ const callState = (page) => page.evaluate(() => ({
   remoteStream: !!document.querySelector('#remoteVideo').srcObject,
 }));
 
+// Waits for a connected call with moving remote video; on a timeout the
+// error tells the page's state and its last console lines.
 async function connectedCall(page) {
+  try {
+    await waitForCall(page);
+  } catch (e) {
+    const state = page.isClosed() ? 'closed' : JSON.stringify(await callState(page));
+    throw new Error(`${e.message}\ncall state: ${state}\nconsole:\n  ${page.lines.slice(-15).join('\n  ')}`);
+  }
+}
+
+async function waitForCall(page) {
   await page.waitForFunction(() => window.pc && window.pc.connectionState === 'connected',
                              null, { timeout: CONNECT_MS, polling: 100 });
   await page.waitForFunction(() => document.querySelector('#remoteVideo').videoWidth > 0,
@@ -210,8 +221,9 @@ test('video call: two pages connect; after one closes, a third calls the one lef
     await a.waitForFunction(() => window.pc === null, null, { timeout: CONNECT_MS, polling: 100 });
     assert.deepEqual(await callState(a), { state: null, remoteWidth: 0, remoteStream: false });
 
-    // A new tab, same room, no reload of a and no server restart.
-    const c = await open(url);
+    // A new tab, same room (typed at the prompt this time: no #room),
+    // no reload of a and no server restart.
+    const c = await open(`${base}/call.html`, room);
     pages.push(c);
     await consoleShows(c, new RegExp(`^joined: ${room}$`), LOAD_MS);
     await connectedCall(c);
