@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #define T_TIMEOUT_MS 3000
+/* Starting and stopping may take long under valgrind: */
+#define T_START_STOP_MS 20000
 
 /* ---- results ----------------------------------------------------------- */
 
@@ -164,7 +166,7 @@ static int server_start(struct server *s, const char *arg, ...)
         _exit(127);
     }
     close(out[1]);
-    deadline = now_ms() + T_TIMEOUT_MS;
+    deadline = now_ms() + T_START_STOP_MS;
     while (len < sizeof line - 1 && memchr(line, '\n', len) == NULL) {
         struct pollfd p;
         ssize_t r;
@@ -201,7 +203,7 @@ static int server_start(struct server *s, const char *arg, ...)
 static int server_stop(struct server *s)
 {
     int status = 0;
-    long long deadline = now_ms() + T_TIMEOUT_MS;
+    long long deadline = now_ms() + T_START_STOP_MS;
     kill(s->pid, SIGTERM);
     while (waitpid(s->pid, &status, WNOHANG) == 0) {
         if (now_ms() > deadline) {
