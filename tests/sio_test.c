@@ -8,17 +8,26 @@
  *      -o tests/build/sio_test tests/sio_test.c && tests/build/sio_test
  * The server binary is $SIGNAL_BIN or ./signal.  TEST_VERBOSE=1 prints
  * every check.  Two server instances: one with the default intervals for
- * almost everything, one with -i 200 -t 300 for the heartbeat cases. */
+ * almost everything, one with -i 200 -t 300 for the heartbeat cases.
+ * T_SLOW=1 (the server under valgrind) makes every time limit and both
+ * intervals five times longer. */
 #include "testlib.h"
 
 #include <ifaddrs.h>
 #include <sys/resource.h>
 
-#define WAIT_MS 2000          /* how long to wait for an expected answer */
+#define WAIT_MS ms(2000)      /* how long to wait for an expected answer */
 #define BULK_CLIENTS 500      /* the many-rooms case: 250 rooms of two */
 
 static int g_port;            /* the server with default intervals */
+static int g_slow;            /* T_SLOW set (valgrind): times grow five-fold */
 static int g_ack = 100;       /* next ack id used as a sync marker */
+
+/* A time limit in ms, five times longer under T_SLOW. */
+static int ms(int x)
+{
+    return g_slow ? x * 5 : x;
+}
 
 /* ---- a small JSON reader (RFC 8259), to check what the server writes --- */
 
@@ -888,6 +897,20 @@ static void test_malformed_packets_close_1008(void)
         "42[\"message\",{\"a\":}]",
         "42[\"bye\"]x",
         "42[\"create or join\",\"foo]",
+        "",                         /* no Engine.IO type at all */
+        "4",                        /* no Socket.IO type */
+        "42",                       /* an event without its array */
+        "425",
+        "42[\"message\",01]",       /* numbers (RFC 8259 §6) */
+        "42[\"message\",1.]",
+        "42[\"message\",-]",
+        "42[\"message\",[1,]]",      /* arrays and objects (§4, §5) */
+        "42[\"message\",{\"a\" 1}]",
+        "42[\"message\",{1:2}]",
+        "42[\"message\",tru]",
+        "42[\"message\",\"tab\there\"]", /* raw control character in a string (§7) */
+        "42[\"message\",\"\\x\"]",     /* unknown escape */
+        "42[\"message\",\"\\u12\"]",   /* short \u escape */
     };
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -912,6 +935,19 @@ static void test_packet_before_connect(void)
     }
     ws_send_text(fd, "42[\"ipaddr\"]");
     expect_close_code(fd, 1008, "event before 40");
+    close(fd);
+}
+
+/* Spec: CONNECT takes an optional JSON auth payload; one that does not
+ * parse closes the connection (1008). */
+static void test_connect_bad_payload(void)
+{
+    int fd = eio_only(g_port, NULL);
+    if (fd < 0) {
+        return;
+    }
+    ws_send_text(fd, "40{\"token\":");
+    expect_close_code(fd, 1008, "CONNECT with a malformed JSON payload");
     close(fd);
 }
 
@@ -1318,6 +1354,7 @@ static void test_message_values_relayed(void)
         "{\"type\":\"candidate\",\"label\":0,\"id\":\"0\",\"candidate\":\"candidate:1 1 udp 2122260223 192.168.1.2 54321 typ host\"}",
         "\"\\ud83d\\ude00 \xc3\xa9 \\u00e9 \\\"q\\\" \\\\ \\/\"",
         "{\"nested\":{\"deep\":[[[[{\"k\":[]}]]]]}}",
+        "[[[[[[[[[[[[[[[[[[[[\"20 levels\"]]]]]]]]]]]]]]]]]]]]",
     };
     char ida[21], idb[21], pkt[512];
     int a, b;
@@ -1507,7 +1544,7 @@ static void leave(int fd, enum leave_how how)
     switch (how) {
     case LEAVE_41:
         ws_send_text(fd, "41");
-        sleep_ms(50); /* no answer to wait for: let the server read it */
+        sleep_ms(ms(50)); /* no answer to wait for: let the server read it */
         break;
     case LEAVE_WS_CLOSE:
         ws_send_close(fd, 1000);
@@ -1516,11 +1553,11 @@ static void leave(int fd, enum leave_how how)
         break;
     case LEAVE_TCP_CLOSE:
         close(fd);
-        sleep_ms(50);
+        sleep_ms(ms(50));
         break;
     case LEAVE_RESET:
         close_with_reset(fd);
-        sleep_ms(50);
+        sleep_ms(ms(50));
         break;
     case LEAVE_EIO_CLOSE:
         ws_send_text(fd, "1");
@@ -1559,7 +1596,7 @@ static void test_leave_frees_slot(enum leave_how how, const char *room)
     }
     close(a);
     close(c);
-    sleep_ms(50);
+    sleep_ms(ms(50));
     d = client(idd);
     if (d >= 0) {
         create_room(d, room, idd);
@@ -1644,7 +1681,7 @@ static void raise_fd_limit(void)
     }
 }
 
-/* ---- heartbeats (server started with -i 200 -t 300) -------------------- */
+/* ---- heartbeats (server started with -i 200 -t 300) ------------------- */
 
 /* A text message read without answering pings; NULL on close/timeout. */
 static char *recv_text_silent(int fd, const char *prefix, int *pings)
@@ -1677,10 +1714,10 @@ static void test_pings_keep_alive(int port)
     int pings = 0;
     long long end;
     int fd = sio_connect(port, id);
-    if (!check(fd >= 0, "client connects to the -i 200 server")) {
+    if (!check(fd >= 0, "client connects to the heartbeat server")) {
         return;
     }
-    end = now_ms() + 1100;
+    end = now_ms() + ms(1100);
     while (now_ms() < end) {
         struct ws_msg m;
         struct pollfd p;
@@ -1698,7 +1735,7 @@ static void test_pings_keep_alive(int port)
         }
         ws_msg_free(&m);
     }
-    check(pings >= 3 && pings <= 7, "pings every 200 ms: %d in 1.1 s (want 3..7)", pings);
+    check(pings >= 3 && pings <= 7, "pings every %d ms: %d in %d ms (want 3..7)", ms(200), pings, ms(1100));
     create_room(fd, "hb-alive", id); /* still connected, past interval + timeout */
     close(fd);
 }
@@ -1712,7 +1749,7 @@ static void test_silent_client_timed_out(int port)
     long long t0, elapsed;
     char *m;
     int fd = sio_connect(port, id);
-    if (!check(fd >= 0, "client connects to the -i 200 server")) {
+    if (!check(fd >= 0, "client connects to the heartbeat server")) {
         return;
     }
     t0 = now_ms();
@@ -1723,7 +1760,7 @@ static void test_silent_client_timed_out(int port)
     free(m);
     {
         /* wait for the end, counting (not answering) pings */
-        long long deadline = t0 + 3000;
+        long long deadline = t0 + ms(3000);
         int ended = 0;
         while (!ended && now_ms() < deadline) {
             struct ws_msg f;
@@ -1743,8 +1780,8 @@ static void test_silent_client_timed_out(int port)
         }
         elapsed = now_ms() - t0;
         check(ended, "a client that never answers 3 is disconnected");
-        check(!ended || (elapsed >= 400 && elapsed <= 1500),
-              "disconnected after pingInterval + pingTimeout (500 ms): took %lld ms", elapsed);
+        check(!ended || (elapsed >= ms(400) && elapsed <= ms(1500)),
+              "disconnected after pingInterval + pingTimeout (%d ms): took %lld ms", ms(500), elapsed);
         check(pings >= 1, "the server pinged before giving up (%d pings)", pings);
     }
     close(fd);
@@ -1753,6 +1790,39 @@ static void test_silent_client_timed_out(int port)
         create_room(b, "hb-silent", idb);
         close(b);
     }
+}
+
+/* Spec: only a 3 answers a ping: a client that keeps sending events but
+ * never pongs is still disconnected after pingInterval + pingTimeout. */
+static void test_traffic_is_not_a_pong(int port)
+{
+    char id[21];
+    long long t0, deadline;
+    int ended = 0;
+    int fd = sio_connect(port, id);
+    if (!check(fd >= 0, "client connects to the heartbeat server")) {
+        return;
+    }
+    t0 = now_ms();
+    deadline = t0 + ms(3000);
+    while (!ended && now_ms() < deadline) {
+        struct pollfd p;
+        ws_send_text(fd, "42[\"no such event\"]");
+        p.fd = fd;
+        p.events = POLLIN;
+        while (!ended && poll(&p, 1, ms(50)) > 0) {
+            struct ws_msg f;
+            if (ws_recv_frame(fd, &f, WAIT_MS) != 0) {
+                ended = 1;
+                break;
+            }
+            ended = f.opcode == 8;
+            ws_msg_free(&f);
+        }
+    }
+    check(ended && now_ms() - t0 <= ms(1500), "a busy client that never answers 3 is disconnected (after %lld ms)",
+          now_ms() - t0);
+    close(fd);
 }
 
 /* ---- main -------------------------------------------------------------- */
@@ -1772,7 +1842,9 @@ static int endpoint_ready(int port)
 int main(void)
 {
     struct server s, hb;
-    char root[64];
+    char root[64], interval[16], timeout[16];
+    const char *slow = getenv("T_SLOW");
+    g_slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     snprintf(root, sizeof root, "%s", make_temp_dir());
@@ -1795,6 +1867,7 @@ int main(void)
 
         test_malformed_packets_close_1008();
         test_packet_before_connect();
+        test_connect_bad_payload();
         test_binary_frame_1003();
         test_oversized_message_1009();
         test_max_payload_relayed();
@@ -1830,11 +1903,15 @@ int main(void)
     check(server_alive(&s), "server still running after every case");
     check(server_stop(&s) == 0, "server exits 0 on SIGTERM");
 
-    if (check(server_start(&hb, "-r", root, "-i", "200", "-t", "300", NULL) == 0, "server starts with -i 200 -t 300")) {
+    snprintf(interval, sizeof interval, "%d", ms(200));
+    snprintf(timeout, sizeof timeout, "%d", ms(300));
+    if (check(server_start(&hb, "-r", root, "-i", interval, "-t", timeout, NULL) == 0,
+              "server starts with -i %s -t %s", interval, timeout)) {
         if (endpoint_ready(hb.port)) {
-            test_open_packet(hb.port, 200, 300);
+            test_open_packet(hb.port, ms(200), ms(300));
             test_pings_keep_alive(hb.port);
             test_silent_client_timed_out(hb.port);
+            test_traffic_is_not_a_pong(hb.port);
         }
         check(server_alive(&hb), "heartbeat server still running");
         check(server_stop(&hb) == 0, "heartbeat server exits 0 on SIGTERM");
