@@ -815,6 +815,7 @@ static void test_http_refusals(void)
     expect_http("/socket.io/?transport=websocket&EIO=3", 1, 400, upv);
 }
 
+/* Spec: query parameters come in any order; unknown ones are ignored. */
 static void test_query_any_order(void)
 {
     static const char *const paths[] = {
