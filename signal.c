@@ -133,6 +133,7 @@ struct client {
     int file_fd;                /* static file being sent, or -1 */
     long long file_left;        /* its bytes not yet queued */
     int close_when_sent;        /* HTTP: close after this response */
+    int flush_queued;           /* in server.flush_list for this turn */
     int write_shut;             /* CLOSING: shutdown(SHUT_WR) done */
     long long deadline;         /* HTTP: head due; CLOSING: give up; 0 = none */
     /* WebSocket */
@@ -168,6 +169,8 @@ struct server {
     int random_fd;              /* /dev/urandom */
     struct pollfd *pfds;        /* pfds[0]: listening socket; pfds[i]: clients[i] */
     struct client **clients;    /* clients[0] is unused */
+    struct client **flush_list; /* clients with frames to write this turn */
+    size_t flush_count;
     size_t count;               /* used entries of both arrays */
     size_t cap;
     size_t dead;                /* clients waiting to be freed */
@@ -437,6 +440,27 @@ static void client_queue(struct client *c, const void *data, size_t n)
     }
 }
 
+/* Asks for a flush at the end of this turn of the loop: a burst of
+ * messages to one client then costs one write() instead of one each. */
+static void client_flush_later(struct client *c)
+{
+    if (!c->flush_queued && c->state != CONN_DEAD) {
+        c->flush_queued = 1;
+        server.flush_list[server.flush_count++] = c;
+    }
+}
+
+/* The end of a turn: write what the handlers queued. */
+static void clients_flush_queued(void)
+{
+    size_t i;
+    for (i = 0; i < server.flush_count; i++) {
+        server.flush_list[i]->flush_queued = 0;
+        client_flush(server.flush_list[i]);
+    }
+    server.flush_count = 0;
+}
+
 /* We have said our last word: flush it, then wait for the peer to close
  * (closing first, with unread input, would make the kernel send a reset
  * that can destroy our last bytes in flight). */
@@ -469,6 +493,11 @@ static struct client *client_new(int fd)
             return NULL;
         }
         server.clients = clients;
+        clients = realloc(server.flush_list, cap * sizeof *clients);
+        if (clients == NULL) {
+            return NULL;
+        }
+        server.flush_list = clients;
         server.cap = cap;
     }
     c = calloc(1, sizeof *c);
@@ -1475,13 +1504,27 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
  * standard: no overlong forms, no surrogates, nothing above U+10FFFF).
  * ====================================================================== */
 
+/* 1 if none of the 8 bytes at p has its top bit set (all ASCII). */
+static int utf8_ascii8(const unsigned char *p)
+{
+    uint64_t eight;
+    memcpy(&eight, p, 8);
+    return (eight & 0x8080808080808080ULL) == 0;
+}
+
 /* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
  * is valid so far but ends inside a character, 1 if valid and complete. */
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
         unsigned char b = s[i];
+        if (st->need == 0 && b < 0x80) {
+            /* ASCII, the common case: 8 bytes at a time where we can. */
+            i += i + 8 <= n && utf8_ascii8(s + i) ? 8 : 1;
+            continue;
+        }
+        i++;
         if (st->need > 0) {
             if (b < st->lo || b > st->hi) {
                 return -1;
@@ -1493,9 +1536,7 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
         }
         st->lo = 0x80;
         st->hi = 0xBF;
-        if (b < 0x80) {
-            continue;                           /* ASCII */
-        } else if (b >= 0xC2 && b <= 0xDF) {
+        if (b >= 0xC2 && b <= 0xDF) {
             st->need = 1;                       /* U+0080..U+07FF */
         } else if (b == 0xE0) {
             st->need = 2;
@@ -1710,7 +1751,7 @@ static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
     client_queue(c, header, h);
     client_queue(c, a, a_len);
     client_queue(c, b, b_len);
-    client_flush(c);
+    client_flush_later(c);
 }
 
 /* §7.1.7 "Fail the WebSocket Connection": send a close frame with the
@@ -2339,20 +2380,16 @@ struct sio_event {
  * Returns 0, or -1 if it is anything else. */
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
 {
-    long len = json_skip_value(p, n);
-    size_t i;
+    size_t i = json_skip_space(p, n, 0);
+    size_t start;
     size_t name_len;
     long used;
     memset(ev, 0, sizeof *ev);
-    if (len < 0 || json_skip_space(p, n, (size_t)len) != n) {
-        return -1;
-    }
-    i = json_skip_space(p, n, 0);
-    if (p[i] != '[') {
+    if (i >= n || p[i] != '[') {
         return -1;
     }
     i = json_skip_space(p, n, i + 1);
-    if (p[i] != '"') {
+    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0) {
         return -1;  /* empty, or the name is not a string */
     }
     used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
@@ -2360,18 +2397,26 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
     i = json_string_end(p, n, i);
     ev->rest.p = p + i;
     ev->rest.n = n - i;
+    /* One pass over the arguments checks that each is valid JSON and
+     * notes where the first few are. */
     for (;;) {
         i = json_skip_space(p, n, i);
-        if (p[i] == ']') {
-            return 0;
+        if (i < n && p[i] == ']') {
+            return json_skip_space(p, n, i + 1) == n ? 0 : -1;
         }
-        i = json_skip_space(p, n, i + 1);  /* past the ',' */
+        if (i >= n || p[i] != ',') {
+            return -1;
+        }
+        start = json_skip_space(p, n, i + 1);
+        i = json_value_end(p, n, start, 1);
+        if (i == 0) {
+            return -1;
+        }
         if (ev->argc < SIO_ARGS_MAX) {
-            ev->arg[ev->argc].p = p + i;
-            ev->arg[ev->argc].n = json_value_end(p, n, i, 0) - i;
+            ev->arg[ev->argc].p = p + start;
+            ev->arg[ev->argc].n = i - start;
         }
         ev->argc++;
-        i = json_value_end(p, n, i, 0);
     }
 }
 
@@ -2887,6 +2932,7 @@ static void server_loop(void)
             }
         }
         timers_run(now_ms());
+        clients_flush_queued();
         clients_reap();
     }
 }
@@ -3048,7 +3094,8 @@ static void server_start(void)
     server.cap = 64;
     server.pfds = calloc(server.cap, sizeof *server.pfds);
     server.clients = calloc(server.cap, sizeof *server.clients);
-    if (server.pfds == NULL || server.clients == NULL) {
+    server.flush_list = calloc(server.cap, sizeof *server.flush_list);
+    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL) {
         die(1, "out of memory");
     }
     server.pfds[0].fd = server.listen_fd;
@@ -3066,11 +3113,15 @@ static void server_stop(void)
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
     for (i = 1; i < server.count; i++) {
         ws_send(server.clients[i], WS_CLOSE, going_away, 2, NULL, 0);
+    }
+    clients_flush_queued();
+    for (i = 1; i < server.count; i++) {
         client_kill(server.clients[i], "server stopping");
     }
     clients_reap();
     free(server.pfds);
     free(server.clients);
+    free(server.flush_list);
     free(server.rooms);
     close(server.listen_fd);
     close(server.random_fd);

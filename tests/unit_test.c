@@ -453,6 +453,9 @@ static void test_utf8_invalid_texts(void)
         "\x80", "\xBF", "a\x80" "b", "\xC3\xA9\xA9", /* stray continuation */
         "\xE2\x82" "A", "\xC3" "A", "\xF0\x9F\x98" "A", /* truncated then ASCII */
         "\xC3\xC3\xA9",                               /* lead byte instead of continuation */
+        /* after runs of ASCII that the validator skips 8 bytes at a time */
+        "abcdefgh\xFF", "abcdefg\xFF", "abcdefghijklmnop\x80",
+        "abcdefgh\xED\xA0\x80", "0123456789abcdef\xC3" "A",
     };
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
