@@ -80,6 +80,7 @@
 #define JSON_DEPTH_MAX       32            /* nesting we are willing to parse */
 #define SIO_ARGS_MAX         4             /* event arguments we look at */
 #define EVENT_NAME_MAX       64            /* longer event names match no handler */
+#define NAMESPACE_MAX        256           /* longer namespaces close the connection */
 #define SIO_TEXT_MAX         2048          /* one event the server builds itself */
 #define ROOM_NAME_MAX        64            /* bytes, after JSON unescaping */
 #define ROOM_SIZE            2             /* the codelab's rooms hold two peers */
@@ -1717,18 +1718,21 @@ static int ws_close_code_valid(unsigned code)
     return code >= 3000 && code <= 4999;
 }
 
-/* Shows a frame's payload under -v, cut short and with control bytes as '.'. */
+/* Shows a frame's payload (a, then b) under -v, cut short and with
+ * control bytes as '.'. */
 static void ws_trace(const struct client *c, const char *dir, int opcode,
-                     const unsigned char *data, size_t len)
+                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len)
 {
     char text[TRACE_PAYLOAD_MAX + 1];
+    size_t len = a_len + b_len;
     size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
     size_t i;
     if (!server.verbose) {
         return;
     }
     for (i = 0; i < n; i++) {
-        text[i] = (data[i] < 0x20 || data[i] == 0x7F) ? '.' : (char)data[i];
+        unsigned char ch = i < a_len ? a[i] : b[i - a_len];
+        text[i] = (ch < 0x20 || ch == 0x7F) ? '.' : (char)ch;
     }
     text[n] = '\0';
     trace("client %lu %s opcode %d, %lu bytes: %s%s", c->number, dir, opcode,
@@ -1747,7 +1751,7 @@ static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
         return;
     }
     h = ws_frame_header(header, opcode, a_len + b_len);
-    ws_trace(c, "<-", opcode, a, a_len);
+    ws_trace(c, "<-", opcode, a, a_len, b, b_len);
     client_queue(c, header, h);
     client_queue(c, a, a_len);
     client_queue(c, b, b_len);
@@ -1856,7 +1860,7 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
 
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
 {
-    ws_trace(c, "->", f->opcode, p, f->payload_len);
+    ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
     if (f->opcode == WS_PING) {
         ws_send(c, WS_PONG, p, f->payload_len, NULL, 0);  /* §5.5.2 */
     } else if (f->opcode == WS_PONG) {
@@ -2573,12 +2577,16 @@ static int room_read_name(struct client *c, const struct sio_event *ev, char *na
         sio_log(c, "create or join needs a room name (a string)");
         return -1;
     }
+    if (used == -1) {
+        sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
+        return -1;
+    }
     if (used == -2 || len == 0) {
         sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
         return -1;
     }
-    if (used < 0 || strlen(name) != len) {
-        sio_log(c, "Room name must be text without NUL characters");
+    if (strlen(name) != len) {
+        sio_log(c, "Room name must not contain U+0000");
         return -1;
     }
     return 0;
@@ -2703,9 +2711,13 @@ static void sio_fail(struct client *c, const char *why)
 static void sio_on_connect(struct client *c, const struct sio_packet *pk)
 {
     char body[64];
+    if (pk->nsp.n > NAMESPACE_MAX) {
+        sio_fail(c, "namespace name too long");
+        return;
+    }
     if (pk->nsp.n != 1) {
-        char prefix[80];
-        snprintf(prefix, sizeof prefix, "44%.*s,", (int)(pk->nsp.n < 60 ? pk->nsp.n : 60), pk->nsp.p);
+        char prefix[NAMESPACE_MAX + 4];
+        snprintf(prefix, sizeof prefix, "44%.*s,", (int)pk->nsp.n, pk->nsp.p);
         eio_send(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
         return;
     }

@@ -785,6 +785,31 @@ static void test_other_namespace_refused(void)
     close(fd);
 }
 
+/* The refusal names the namespace in full (so the official client can
+ * match it) up to NAMESPACE_MAX (256) bytes; a longer name is not a
+ * namespace we could ever serve: the connection closes with 1008. */
+static void test_long_namespace(void)
+{
+    char nsp[400], req[420], want[480];
+    int fd = eio_only(g_port, NULL);
+    if (fd < 0) {
+        return;
+    }
+    nsp[0] = '/';
+    memset(nsp + 1, 'n', 199);
+    nsp[200] = '\0';
+    snprintf(req, sizeof req, "40%s,", nsp);
+    snprintf(want, sizeof want, "44%s,{\"message\":\"Invalid namespace\"}", nsp);
+    ws_send_text(fd, req);
+    expect_exact(fd, want, "CONNECT to a 200-byte namespace refused with its full name");
+    memset(nsp + 1, 'n', 299);
+    nsp[300] = '\0';
+    snprintf(req, sizeof req, "40%s,", nsp);
+    ws_send_text(fd, req);
+    expect_close_code(fd, 1008, "CONNECT to a 300-byte namespace");
+    close(fd);
+}
+
 /* ---- HTTP answers of the endpoint -------------------------------------- */
 
 static void expect_http(const char *target, int upgrade, int status, const char *body)
@@ -1187,6 +1212,7 @@ static void test_bad_room_names(void)
     expect_room_refused("null", "null");
     expect_room_refused("[\"foo\"]", "[\"foo\"] (an array)");
     expect_room_refused("", "missing");
+    expect_room_refused("\"\\ud800\"", "\\ud800 (a lone surrogate)");
 }
 
 /* Reads the string arguments of 42["<event>",<string>...] into out[i]
@@ -1860,6 +1886,7 @@ int main(void)
         test_connect_gives_socket_id();
         test_socket_ids_unique();
         test_other_namespace_refused();
+        test_long_namespace();
         test_http_refusals();
         test_query_any_order();
         test_noop_ignored();
