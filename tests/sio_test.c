@@ -618,29 +618,10 @@ static void expect_close_code(int fd, int code, const char *what)
 /* Builds a masked client frame (RFC 6455 §5.2) in a malloc'd buffer. */
 static unsigned char *build_frame(unsigned first_byte, const unsigned char *payload, size_t n, size_t *out_len)
 {
-    static const unsigned char key[4] = {0x12, 0x34, 0x56, 0x78};
     unsigned char *f = malloc(n + 14);
-    size_t h = 0, i;
-    int k;
-    f[h++] = (unsigned char)first_byte;
-    if (n < 126) {
-        f[h++] = (unsigned char)(0x80 | n);
-    } else if (n < 65536) {
-        f[h++] = 0x80 | 126;
-        f[h++] = (unsigned char)(n >> 8);
-        f[h++] = (unsigned char)n;
-    } else {
-        f[h++] = 0x80 | 127;
-        for (k = 7; k >= 0; k--) {
-            f[h++] = (unsigned char)((unsigned long long)n >> (8 * k));
-        }
+    if (f != NULL) {
+        *out_len = ws_frame_put(f, first_byte, payload, n);
     }
-    memcpy(f + h, key, 4);
-    h += 4;
-    for (i = 0; i < n; i++) {
-        f[h + i] = payload[i] ^ key[i % 4];
-    }
-    *out_len = h + n;
     return f;
 }
 

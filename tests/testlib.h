@@ -33,39 +33,7 @@
 /* Starting and stopping may take long under valgrind: */
 #define T_START_STOP_MS 20000
 
-/* ---- results ----------------------------------------------------------- */
-
-static int t_passed;
-static int t_failed;
-
-/* Records one assertion; prints a line only for failures (and for every
- * check when TEST_VERBOSE is set).  Returns ok so callers can stop early. */
-static int check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    if (ok) {
-        t_passed++;
-    } else {
-        t_failed++;
-    }
-    if (!ok || getenv("TEST_VERBOSE")) {
-        printf("%s - ", ok ? "ok" : "FAIL");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-    }
-    return ok;
-}
-
-/* The closing line every runner prints; returns the process exit code. */
-static int test_summary(void)
-{
-    printf("%d passed, %d failed\n", t_passed, t_failed);
-    fflush(stdout);
-    return t_failed == 0 ? 0 : 1;
-}
+#include "check.h"
 
 static long long now_ms(void)
 {
@@ -476,39 +444,47 @@ static int ws_connect(int port, const char *path)
     return ws_connect_status(port, path, &status);
 }
 
-/* Sends one client frame, masked with a fixed non-zero key.  `first_byte`
- * is FIN/RSV/opcode exactly as on the wire (0x81 = FIN + text), so tests
- * can set any bit they like. */
+/* Writes one masked client frame (RFC 6455 §5.2) into buf, which must
+ * have room for n + 14 bytes; returns the bytes written.  `first_byte` is
+ * FIN/RSV/opcode exactly as on the wire (0x81 = FIN + text), so tests can
+ * set any bit they like.  The mask key is fixed and non-zero. */
+static size_t ws_frame_put(unsigned char *buf, unsigned first_byte, const void *payload, size_t n)
+{
+    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    const unsigned char *p = payload;
+    size_t h = 0;
+    size_t i;
+    buf[h++] = (unsigned char)first_byte;
+    if (n < 126) {
+        buf[h++] = (unsigned char)(0x80 | n);
+    } else if (n < 65536) {
+        buf[h++] = 0x80 | 126;
+        buf[h++] = (unsigned char)(n >> 8);
+        buf[h++] = (unsigned char)n;
+    } else {
+        int k;
+        buf[h++] = 0x80 | 127;
+        for (k = 7; k >= 0; k--) {
+            buf[h++] = (unsigned char)((unsigned long long)n >> (8 * k));
+        }
+    }
+    memcpy(buf + h, key, 4);
+    h += 4;
+    for (i = 0; i < n; i++) {
+        buf[h + i] = (unsigned char)(p[i] ^ key[i % 4]);
+    }
+    return h + n;
+}
+
+/* Sends one client frame (see ws_frame_put). */
 static int ws_send_frame(int fd, unsigned first_byte, const void *payload, size_t n)
 {
     unsigned char *f = malloc(n + 14);
-    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
-    size_t h = 0;
-    size_t i;
     int r;
     if (f == NULL) {
         return -1;
     }
-    f[h++] = (unsigned char)first_byte;
-    if (n < 126) {
-        f[h++] = (unsigned char)(0x80 | n);
-    } else if (n < 65536) {
-        f[h++] = 0x80 | 126;
-        f[h++] = (unsigned char)(n >> 8);
-        f[h++] = (unsigned char)n;
-    } else {
-        int k;
-        f[h++] = 0x80 | 127;
-        for (k = 7; k >= 0; k--) {
-            f[h++] = (unsigned char)((unsigned long long)n >> (8 * k));
-        }
-    }
-    memcpy(f + h, key, 4);
-    h += 4;
-    for (i = 0; i < n; i++) {
-        f[h + i] = ((const unsigned char *)payload)[i] ^ key[i % 4];
-    }
-    r = send_all(fd, f, h + n);
+    r = send_all(fd, f, ws_frame_put(f, first_byte, payload, n));
     free(f);
     return r;
 }

@@ -7,8 +7,8 @@
  *      -o tests/build/unit_test tests/unit_test.c && tests/build/unit_test
  *
  * Vectors come from the RFCs cited next to each test.  testlib.h is not
- * included: its helper names (now_ms, http_header, ...) could clash with
- * signal.c's, so the two result counters live here. */
+ * included: its helper names (now_ms, http_header, ...) would clash with
+ * signal.c's; check.h alone brings the result counters. */
 #define SIGNAL_NO_MAIN
 #include "../signal.c"
 
@@ -18,37 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- results ----------------------------------------------------------- */
-
-static int ut_passed;
-static int ut_failed;
-
-/* Records one assertion; prints failures (and every check under TEST_VERBOSE). */
-static int ut_check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    if (ok) {
-        ut_passed++;
-    } else {
-        ut_failed++;
-    }
-    if (!ok || getenv("TEST_VERBOSE")) {
-        printf("%s - ", ok ? "ok" : "FAIL");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-    }
-    return ok;
-}
-
-static int ut_summary(void)
-{
-    printf("%d passed, %d failed\n", ut_passed, ut_failed);
-    fflush(stdout);
-    return ut_failed == 0 ? 0 : 1;
-}
+#include "check.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -161,7 +131,7 @@ static void test_sha1_published_vectors(void)
     char hex[41];
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         ut_sha1_hex(v[i].in, strlen(v[i].in), hex);
-        ut_check(strcmp(hex, v[i].hex) == 0, "sha1(\"%s\") = %s, want %s", v[i].in, hex, v[i].hex);
+        check(strcmp(hex, v[i].hex) == 0, "sha1(\"%s\") = %s, want %s", v[i].in, hex, v[i].hex);
     }
 }
 
@@ -186,7 +156,7 @@ static void test_sha1_padding_boundaries(void)
     memset(a, 'a', sizeof a);
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         ut_sha1_hex(a, v[i].n, hex);
-        ut_check(strcmp(hex, v[i].hex) == 0, "sha1('a' x %zu) = %s, want %s", v[i].n, hex, v[i].hex);
+        check(strcmp(hex, v[i].hex) == 0, "sha1('a' x %zu) = %s, want %s", v[i].n, hex, v[i].hex);
     }
 }
 
@@ -220,9 +190,9 @@ static void test_sha1_million_a_in_chunks(void)
         sha1_final(&ctx, d);
         ut_hex(d, 20, hex);
         if (chunk_sizes[i] != 0) {
-            ut_check(strcmp(hex, want) == 0, "sha1(1e6 'a' in chunks of %zu) = %s", chunk_sizes[i], hex);
+            check(strcmp(hex, want) == 0, "sha1(1e6 'a' in chunks of %zu) = %s", chunk_sizes[i], hex);
         } else {
-            ut_check(strcmp(hex, want) == 0, "sha1(1e6 'a' in mixed chunks) = %s", hex);
+            check(strcmp(hex, want) == 0, "sha1(1e6 'a' in mixed chunks) = %s", hex);
         }
     }
     free(a);
@@ -248,7 +218,7 @@ static void test_base64_encode_rfc4648_vectors(void)
         size_t r;
         memset(out, '#', sizeof out);
         r = base64_encode((const unsigned char *)raw, strlen(raw), out);
-        ut_check(r == strlen(want) && out[r] == '\0' && strcmp(out, want) == 0,
+        check(r == strlen(want) && out[r] == '\0' && strcmp(out, want) == 0,
                  "base64_encode(\"%s\") = %zu \"%s\", want \"%s\"", raw, r, ut_esc(out, r), want);
     }
 }
@@ -263,7 +233,7 @@ static void test_base64_decode_rfc4648_vectors(void)
         char *copy = ut_copy(in, strlen(in));
         unsigned char out[16];
         long r = base64_decode(copy, strlen(in), out, sizeof out);
-        ut_check(r == (long)strlen(raw) && memcmp(out, raw, strlen(raw)) == 0,
+        check(r == (long)strlen(raw) && memcmp(out, raw, strlen(raw)) == 0,
                  "base64_decode(\"%s\") = %ld, want \"%s\"", in, r, raw);
         free(copy);
     }
@@ -283,7 +253,7 @@ static void test_base64_round_trip_all_bytes(void)
     for (n = 250; n <= 256; n++) {
         size_t e = base64_encode(raw, n, enc);
         long d = base64_decode(enc, e, back, sizeof back);
-        ut_check(e == 4 * ((n + 2) / 3) && d == (long)n && memcmp(raw, back, n) == 0,
+        check(e == 4 * ((n + 2) / 3) && d == (long)n && memcmp(raw, back, n) == 0,
                  "base64 round trip of %zu bytes: encoded %zu, decoded %ld", n, e, d);
     }
 }
@@ -310,22 +280,22 @@ static void test_base64_decode_rejects_bad_input(void)
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         long r = ut_b64_decode_str(bad[i], 64);
-        ut_check(r == -1, "base64_decode(\"%s\") = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "base64_decode(\"%s\") = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
     }
 }
 
 /* api.md: more than out_size decoded bytes is -1; exactly out_size fits. */
 static void test_base64_decode_out_size(void)
 {
-    ut_check(ut_b64_decode_str("Zm9vYmFy", 6) == 6, "decode 6 bytes into 6");
-    ut_check(ut_b64_decode_str("Zm9vYmFy", 5) == -1, "decode 6 bytes into 5 is -1");
-    ut_check(ut_b64_decode_str("Zm9vYmE=", 5) == 5, "decode 5 bytes into 5");
-    ut_check(ut_b64_decode_str("Zm9vYmE=", 4) == -1, "decode 5 bytes into 4 is -1");
-    ut_check(ut_b64_decode_str("Zg==", 1) == 1, "decode 1 byte into 1");
-    ut_check(ut_b64_decode_str("Zg==", 0) == -1, "decode 1 byte into 0 is -1");
+    check(ut_b64_decode_str("Zm9vYmFy", 6) == 6, "decode 6 bytes into 6");
+    check(ut_b64_decode_str("Zm9vYmFy", 5) == -1, "decode 6 bytes into 5 is -1");
+    check(ut_b64_decode_str("Zm9vYmE=", 5) == 5, "decode 5 bytes into 5");
+    check(ut_b64_decode_str("Zm9vYmE=", 4) == -1, "decode 5 bytes into 4 is -1");
+    check(ut_b64_decode_str("Zg==", 1) == 1, "decode 1 byte into 1");
+    check(ut_b64_decode_str("Zg==", 0) == -1, "decode 1 byte into 0 is -1");
     /* RFC 6455 §4.2.1 item 5: the sample key is a 16-byte nonce */
-    ut_check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 16) == 16, "sample key decodes to 16 bytes");
-    ut_check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 15) == -1, "sample key into 15 is -1");
+    check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 16) == 16, "sample key decodes to 16 bytes");
+    check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 15) == -1, "sample key into 15 is -1");
 }
 
 /* RFC 6455 §1.3 / §4.2.2: the sample key's accept value. */
@@ -336,7 +306,7 @@ static void test_ws_accept_key_rfc6455_sample(void)
     char out[29];
     memset(out, '#', sizeof out);
     ws_accept_key(copy, strlen(key), out);
-    ut_check(out[28] == '\0' && strcmp(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0,
+    check(out[28] == '\0' && strcmp(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0,
              "ws_accept_key(sample) = \"%s\"", ut_esc(out, 28));
     free(copy);
 }
@@ -381,7 +351,7 @@ static void test_utf8_valid_texts(void)
     for (i = 0; i < sizeof ut_utf8_valid / sizeof ut_utf8_valid[0]; i++) {
         const char *s = ut_utf8_valid[i];
         int r = ut_utf8(s, strlen(s));
-        ut_check(r == 1, "utf8_validate(\"%s\") = %d, want 1", ut_esc(s, strlen(s)), r);
+        check(r == 1, "utf8_validate(\"%s\") = %d, want 1", ut_esc(s, strlen(s)), r);
     }
 }
 
@@ -404,7 +374,7 @@ static void test_utf8_valid_split_everywhere(void)
             memset(&st, 0, sizeof st);
             r1 = utf8_validate(&st, (const unsigned char *)a, k);
             r2 = utf8_validate(&st, (const unsigned char *)b, n - k);
-            ut_check(r1 == (at_boundary ? 1 : 0) && r2 == 1,
+            check(r1 == (at_boundary ? 1 : 0) && r2 == 1,
                      "utf8 \"%s\" split at %zu: %d then %d, want %d then 1",
                      ut_esc(s, n), k, r1, r2, at_boundary ? 1 : 0);
             free(a);
@@ -428,11 +398,11 @@ static void test_utf8_valid_byte_by_byte(void)
         int r = utf8_validate(&st, &byte, 1);
         if (r != want) {
             ok = 0;
-            ut_check(0, "utf8 byte by byte: byte %zu gives %d, want %d", k, r, want);
+            check(0, "utf8 byte by byte: byte %zu gives %d, want %d", k, r, want);
             break;
         }
     }
-    ut_check(ok, "utf8 byte by byte over \"%s\"", ut_esc(s, n));
+    check(ok, "utf8 byte by byte over \"%s\"", ut_esc(s, n));
 }
 
 /* RFC 3629 §3 / §10: overlong forms, surrogates (U+D800-DFFF), code points
@@ -460,7 +430,7 @@ static void test_utf8_invalid_texts(void)
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int r = ut_utf8(bad[i], strlen(bad[i]));
-        ut_check(r == -1, "utf8_validate(\"%s\") = %d, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "utf8_validate(\"%s\") = %d, want -1", ut_esc(bad[i], strlen(bad[i])), r);
     }
 }
 
@@ -483,12 +453,12 @@ static void test_utf8_fails_fast(void)
     size_t i;
     for (i = 0; i < sizeof impossible / sizeof impossible[0]; i++) {
         int r = ut_utf8(impossible[i], strlen(impossible[i]));
-        ut_check(r == -1, "utf8 prefix \"%s\" = %d, want -1 at once",
+        check(r == -1, "utf8 prefix \"%s\" = %d, want -1 at once",
                  ut_esc(impossible[i], strlen(impossible[i])), r);
     }
     for (i = 0; i < sizeof possible / sizeof possible[0]; i++) {
         int r = ut_utf8(possible[i], strlen(possible[i]));
-        ut_check(r == 0, "utf8 prefix \"%s\" = %d, want 0 (can still complete)",
+        check(r == 0, "utf8 prefix \"%s\" = %d, want 0 (can still complete)",
                  ut_esc(possible[i], strlen(possible[i])), r);
     }
     /* across calls: "ED" (0), then "A0" (-1) */
@@ -497,13 +467,13 @@ static void test_utf8_fails_fast(void)
     r1 = utf8_validate(&st, &b, 1);
     b = 0xA0;
     r2 = utf8_validate(&st, &b, 1);
-    ut_check(r1 == 0 && r2 == -1, "utf8 ED | A0 across calls: %d then %d, want 0 then -1", r1, r2);
+    check(r1 == 0 && r2 == -1, "utf8 ED | A0 across calls: %d then %d, want 0 then -1", r1, r2);
     /* a complete text followed by a stray continuation in the next call */
     memset(&st, 0, sizeof st);
     r1 = utf8_validate(&st, (const unsigned char *)"\xC3\xA9", 2);
     b = 0xA9;
     r2 = utf8_validate(&st, &b, 1);
-    ut_check(r1 == 1 && r2 == -1, "utf8 C3 A9 | A9 across calls: %d then %d, want 1 then -1", r1, r2);
+    check(r1 == 1 && r2 == -1, "utf8 C3 A9 | A9 across calls: %d then %d, want 1 then -1", r1, r2);
 }
 
 /* ======================================================================== */
@@ -560,21 +530,21 @@ static void test_http_parse_valid_get(void)
     int r;
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(copy, n, &req);
-    ut_check(r == (int)n, "valid GET parses to its length %zu: %d", n, r);
-    ut_check(ut_slice_is(req.method, "GET"), "method GET");
-    ut_check(ut_slice_is(req.target, "/a%20b?x=1"), "target as sent");
-    ut_check(req.minor_version == 1, "HTTP/1.1 minor version 1: %d", req.minor_version);
-    ut_check(ut_slice_is(req.host, "example.com"), "Host value OWS-trimmed: \"%s\"",
+    check(r == (int)n, "valid GET parses to its length %zu: %d", n, r);
+    check(ut_slice_is(req.method, "GET"), "method GET");
+    check(ut_slice_is(req.target, "/a%20b?x=1"), "target as sent");
+    check(req.minor_version == 1, "HTTP/1.1 minor version 1: %d", req.minor_version);
+    check(ut_slice_is(req.host, "example.com"), "Host value OWS-trimmed: \"%s\"",
              req.host.p ? ut_esc(req.host.p, req.host.n) : "(null)");
-    ut_check(req.host_count == 1, "host_count 1: %d", req.host_count);
-    ut_check(req.connection_keep_alive == 1 && req.connection_upgrade == 1 && req.connection_close == 0,
+    check(req.host_count == 1, "host_count 1: %d", req.host_count);
+    check(req.connection_keep_alive == 1 && req.connection_upgrade == 1 && req.connection_close == 0,
              "Connection: keep-alive, Upgrade -> keep_alive %d upgrade %d close %d",
              req.connection_keep_alive, req.connection_upgrade, req.connection_close);
-    ut_check(req.has_upgrade == 1 && req.upgrade_websocket == 1, "Upgrade: websocket");
-    ut_check(ut_slice_is(req.ws_key, "dGhlIHNhbXBsZSBub25jZQ=="), "Sec-WebSocket-Key");
-    ut_check(ut_slice_is(req.ws_version, "13"), "Sec-WebSocket-Version");
-    ut_check(req.content_length == -1, "no Content-Length -> -1: %lld", req.content_length);
-    ut_check(req.has_transfer_encoding == 0, "no Transfer-Encoding");
+    check(req.has_upgrade == 1 && req.upgrade_websocket == 1, "Upgrade: websocket");
+    check(ut_slice_is(req.ws_key, "dGhlIHNhbXBsZSBub25jZQ=="), "Sec-WebSocket-Key");
+    check(ut_slice_is(req.ws_version, "13"), "Sec-WebSocket-Version");
+    check(req.content_length == -1, "no Content-Length -> -1: %lld", req.content_length);
+    check(req.has_transfer_encoding == 0, "no Transfer-Encoding");
     free(copy);
 }
 
@@ -597,15 +567,15 @@ static void test_http_parse_every_prefix(void)
         for (k = 0; k < n; k++) {
             r = ut_http(heads[h], k, &req);
             if (r != 0) {
-                ut_check(0, "prefix of %zu bytes of \"%s\" = %d (status %d), want 0",
+                check(0, "prefix of %zu bytes of \"%s\" = %d (status %d), want 0",
                          k, ut_esc(heads[h], n), r, r < 0 ? req.error_status : 0);
                 bad = 1;
                 break;
             }
         }
-        ut_check(!bad, "every strict prefix of head %zu is 0", h);
+        check(!bad, "every strict prefix of head %zu is 0", h);
         r = ut_http(heads[h], n, &req);
-        ut_check(r == (int)n, "whole head %zu = %d, want %zu", h, r, n);
+        check(r == (int)n, "whole head %zu = %d, want %zu", h, r, n);
     }
 }
 
@@ -624,11 +594,11 @@ static void test_http_parse_pipelined(void)
     memcpy(both + n1, two, n2);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(both, n1 + n2, &req);
-    ut_check(r == (int)n1 && ut_slice_is(req.target, "/1") && req.connection_close == 0,
+    check(r == (int)n1 && ut_slice_is(req.target, "/1") && req.connection_close == 0,
              "pipelined: first head %d bytes, want %zu", r, n1);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(both + n1, n2, &req);
-    ut_check(r == (int)n2 && ut_slice_is(req.target, "/2") && req.connection_close == 1,
+    check(r == (int)n2 && ut_slice_is(req.target, "/2") && req.connection_close == 1,
              "pipelined: second head %d bytes, want %zu", r, n2);
     free(both);
 }
@@ -640,9 +610,9 @@ static void test_http_parse_bare_lf(void)
     const char *mixed = "GET /lf HTTP/1.1\r\nHost: x\nConnection: close\r\n\n";
     struct http_request req;
     int r = ut_http(s, strlen(s), &req);
-    ut_check(r == (int)strlen(s), "bare LF head parses: %d", r);
+    check(r == (int)strlen(s), "bare LF head parses: %d", r);
     r = ut_http(mixed, strlen(mixed), &req);
-    ut_check(r == (int)strlen(mixed), "mixed CRLF / LF head parses: %d", r);
+    check(r == (int)strlen(mixed), "mixed CRLF / LF head parses: %d", r);
 }
 
 /* RFC 9112 §3 / §5 and api.md: each malformed head is 400. */
@@ -701,7 +671,7 @@ static void test_http_parse_400_rules(void)
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = ut_http_outcome(bad[i]);
-        ut_check(st == 400, "\"%s\" -> %d, want 400", ut_esc(bad[i], strlen(bad[i])), st);
+        check(st == 400, "\"%s\" -> %d, want 400", ut_esc(bad[i], strlen(bad[i])), st);
     }
 }
 
@@ -722,7 +692,7 @@ static void test_http_parse_lenient_but_valid(void)
     size_t i;
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
         int st = ut_http_outcome(good[i]);
-        ut_check(st == 1, "\"%s\" -> %d, want a parsed head", ut_esc(good[i], strlen(good[i])), st);
+        check(st == 1, "\"%s\" -> %d, want a parsed head", ut_esc(good[i], strlen(good[i])), st);
     }
 }
 
@@ -739,9 +709,9 @@ static void test_http_parse_505(void)
     struct http_request req;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         int st = ut_http_outcome(v[i]);
-        ut_check(st == 505, "\"%s\" -> %d, want 505", ut_esc(v[i], strlen(v[i])), st);
+        check(st == 505, "\"%s\" -> %d, want 505", ut_esc(v[i], strlen(v[i])), st);
     }
-    ut_check(ut_http("GET / HTTP/1.0\r\n\r\n", 18, &req) == 18 && req.minor_version == 0,
+    check(ut_http("GET / HTTP/1.0\r\n\r\n", 18, &req) == 18 && req.minor_version == 0,
              "HTTP/1.0 parses with minor_version 0");
 }
 
@@ -771,33 +741,33 @@ static void test_http_parse_431(void)
     p = ut_long_head((size_t)max, 1);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, (size_t)max, &req);
-    ut_check(r == max, "a head of exactly %d bytes parses: %d", max, r);
+    check(r == max, "a head of exactly %d bytes parses: %d", max, r);
     free(p);
 
     p = ut_long_head((size_t)max + 1, 1);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, (size_t)max + 1, &req);
-    ut_check(r == -1 && req.error_status == 431, "a complete head of %d bytes -> %d/%d, want -1/431",
+    check(r == -1 && req.error_status == 431, "a complete head of %d bytes -> %d/%d, want -1/431",
              max + 1, r, req.error_status);
     free(p);
 
     p = ut_long_head(20000, 1);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, 20000, &req);
-    ut_check(r == -1 && req.error_status == 431, "a complete 20000-byte head -> %d/%d, want -1/431",
+    check(r == -1 && req.error_status == 431, "a complete 20000-byte head -> %d/%d, want -1/431",
              r, req.error_status);
     free(p);
 
     p = ut_long_head((size_t)max - 1, 0);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, (size_t)max - 1, &req);
-    ut_check(r == 0, "%d bytes with no end yet -> %d, want 0", max - 1, r);
+    check(r == 0, "%d bytes with no end yet -> %d, want 0", max - 1, r);
     free(p);
 
     p = ut_long_head((size_t)max, 0);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, (size_t)max, &req);
-    ut_check(r == -1 && req.error_status == 431, "%d bytes with no end -> %d/%d, want -1/431",
+    check(r == -1 && req.error_status == 431, "%d bytes with no end -> %d/%d, want -1/431",
              max, r, req.error_status);
     free(p);
 }
@@ -815,7 +785,7 @@ static void test_http_parse_short_head_then_much_data(void)
     memset(p + h, 'G', total - h);
     memset(&req, 0x5A, sizeof req);
     r = http_parse_request(p, total, &req);
-    ut_check(r == (int)h, "short head then %zu more bytes -> %d, want %zu", total - h, r, h);
+    check(r == (int)h, "short head then %zu more bytes -> %d, want %zu", total - h, r, h);
     free(p);
 }
 
@@ -829,36 +799,36 @@ static int ut_http_flags(const char *s, struct http_request *req)
 static void test_http_connection_and_upgrade_tokens(void)
 {
     struct http_request q;
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n\r\n", &q)
              && q.connection_keep_alive && q.connection_upgrade && !q.connection_close,
              "Connection: keep-alive, Upgrade");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nconnection: UPGRADE\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nconnection: UPGRADE\r\n\r\n", &q)
              && q.connection_upgrade && !q.connection_keep_alive, "connection: UPGRADE");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection:keep-alive,upgrade\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection:keep-alive,upgrade\r\n\r\n", &q)
              && q.connection_upgrade && q.connection_keep_alive, "Connection:keep-alive,upgrade");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n", &q)
              && q.connection_close && !q.connection_upgrade, "Connection: Close");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgraded, closed, x-keep-alive\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgraded, closed, x-keep-alive\r\n\r\n", &q)
              && !q.connection_upgrade && !q.connection_close && !q.connection_keep_alive,
              "tokens that only contain upgrade/close/keep-alive do not count");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Upgrade\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\nConnection: Upgrade\r\n\r\n", &q)
              && q.connection_upgrade && q.connection_keep_alive, "two Connection field lines combine");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\n\r\n", &q)
              && !q.connection_upgrade && !q.connection_close && !q.connection_keep_alive
              && !q.has_upgrade && !q.upgrade_websocket && q.ws_key.p == NULL && q.ws_version.p == NULL,
              "no Connection / Upgrade / Sec-WebSocket-* headers: all flags 0, slices NULL");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: WebSocket\r\n\r\n", &q)
              && q.has_upgrade && q.upgrade_websocket, "Upgrade: WebSocket (case-insensitive)");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c, websocket\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c, websocket\r\n\r\n", &q)
              && q.has_upgrade && q.upgrade_websocket, "Upgrade: h2c, websocket");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\n", &q)
              && q.has_upgrade && !q.upgrade_websocket, "Upgrade: h2c");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websockets\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websockets\r\n\r\n", &q)
              && q.has_upgrade && !q.upgrade_websocket, "Upgrade: websockets is not websocket");
-    ut_check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nSEC-WEBSOCKET-KEY:  abc \r\nsec-websocket-version: 8\r\n\r\n", &q)
+    check(ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nSEC-WEBSOCKET-KEY:  abc \r\nsec-websocket-version: 8\r\n\r\n", &q)
              && ut_slice_is(q.ws_key, "abc") && ut_slice_is(q.ws_version, "8"),
              "Sec-WebSocket-* names are case-insensitive, values OWS-trimmed");
-    ut_check(ut_http_flags("GET / HTTP/1.0\r\n\r\n", &q) && q.host_count == 0 && q.host.p == NULL,
+    check(ut_http_flags("GET / HTTP/1.0\r\n\r\n", &q) && q.host_count == 0 && q.host.p == NULL,
              "no Host: host_count 0, host NULL");
 }
 
@@ -881,11 +851,11 @@ static void test_http_content_length(void)
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n", v[i].field);
         ok = ut_http_flags(head, &q);
-        ut_check(ok && q.content_length == v[i].want, "\"%s\" -> parsed %d, content_length %lld, want %lld",
+        check(ok && q.content_length == v[i].want, "\"%s\" -> parsed %d, content_length %lld, want %lld",
                  ut_esc(v[i].field, strlen(v[i].field)), ok, ok ? q.content_length : 0, v[i].want);
     }
     ok = ut_http_flags("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", &q);
-    ut_check(ok && q.has_transfer_encoding == 1 && q.content_length == -1, "Transfer-Encoding flagged");
+    check(ok && q.has_transfer_encoding == 1 && q.content_length == -1, "Transfer-Encoding flagged");
 }
 
 /* ======================================================================== */
@@ -923,7 +893,7 @@ static void test_decode_path_valid(void)
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         char out[64];
         long r = ut_decode(v[i].in, sizeof out, out);
-        ut_check(r == (long)strlen(v[i].out) && strcmp(out, v[i].out) == 0,
+        check(r == (long)strlen(v[i].out) && strcmp(out, v[i].out) == 0,
                  "http_decode_path(\"%s\") = %ld \"%s\", want \"%s\"", v[i].in, r,
                  r >= 0 ? ut_esc(out, (size_t)r) : "", ut_esc(v[i].out, strlen(v[i].out)));
     }
@@ -946,7 +916,7 @@ static void test_decode_path_rejects_unsafe(void)
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[64];
         long r = ut_decode(bad[i], sizeof out, out);
-        ut_check(r == -1, "http_decode_path(\"%s\") = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "http_decode_path(\"%s\") = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
     }
 }
 
@@ -958,14 +928,14 @@ static void test_decode_path_lengths(void)
     char *copy;
     long r;
     r = ut_decode("/abcdef", 8, out);
-    ut_check(r == 7 && strcmp(out, "/abcdef") == 0, "7 chars fit in 8: %ld", r);
+    check(r == 7 && strcmp(out, "/abcdef") == 0, "7 chars fit in 8: %ld", r);
     r = ut_decode("/abcdefg", 8, out);
-    ut_check(r == -1, "8 chars do not fit in 8: %ld", r);
+    check(r == -1, "8 chars do not fit in 8: %ld", r);
     r = ut_decode("/%41%42%43%44%45%46", 8, out);
-    ut_check(r == 7 && strcmp(out, "/ABCDEF") == 0, "decoded length counts, not encoded: %ld", r);
+    check(r == 7 && strcmp(out, "/ABCDEF") == 0, "decoded length counts, not encoded: %ld", r);
     copy = ut_copy("/abc/../x", 9);
     r = http_decode_path(copy, 4, out, sizeof out);
-    ut_check(r == 4 && strcmp(out, "/abc") == 0, "target_len 4 of \"/abc/../x\" -> %ld", r);
+    check(r == 4 && strcmp(out, "/abc") == 0, "target_len 4 of \"/abc/../x\" -> %ld", r);
     free(copy);
 }
 
@@ -989,24 +959,24 @@ static int ut_query(const char *target, const char *name, struct slice *v)
 static void test_query_param(void)
 {
     struct slice v;
-    ut_check(ut_query("/socket.io/?EIO=4&transport=websocket", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO first");
-    ut_check(ut_query("/socket.io/?EIO=4&transport=websocket", "transport", &v) == 1 && ut_slice_is(v, "websocket"),
+    check(ut_query("/socket.io/?EIO=4&transport=websocket", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO first");
+    check(ut_query("/socket.io/?EIO=4&transport=websocket", "transport", &v) == 1 && ut_slice_is(v, "websocket"),
              "transport last");
-    ut_check(ut_query("/socket.io/?transport=websocket&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO last");
-    ut_check(ut_query("/socket.io/?t=N1&EIO=4&transport=websocket&x=y", "transport", &v) == 1
+    check(ut_query("/socket.io/?transport=websocket&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO last");
+    check(ut_query("/socket.io/?t=N1&EIO=4&transport=websocket&x=y", "transport", &v) == 1
              && ut_slice_is(v, "websocket"), "transport in the middle");
-    ut_check(ut_query("/socket.io/?EIO=4&transport=websocket", "sid", &v) == 0, "missing sid");
-    ut_check(ut_query("/socket.io/", "EIO", &v) == 0, "no query at all");
-    ut_check(ut_query("/socket.io/?", "EIO", &v) == 0, "empty query");
-    ut_check(ut_query("/?a=&b=2", "a", &v) == 1 && v.n == 0, "empty value a=: n %zu", v.n);
-    ut_check(ut_query("/?b=2&a=", "a", &v) == 1 && v.n == 0, "empty value at end");
-    ut_check(ut_query("/?xEIO=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "xEIO is not EIO");
-    ut_check(ut_query("/?EIOx=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIOx is not EIO");
-    ut_check(ut_query("/?xEIO=3", "EIO", &v) == 0, "only xEIO: EIO missing");
-    ut_check(ut_query("/?EI=3", "EIO", &v) == 0, "EI is not EIO");
-    ut_check(ut_query("/?a=EIO=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO= inside a value does not count");
-    ut_check(ut_query("/EIO=4?x=1", "EIO", &v) == 0, "EIO= in the path does not count");
-    ut_check(ut_query("/?EIO=%34", "EIO", &v) == 1 && ut_slice_is(v, "%34"), "value not decoded");
+    check(ut_query("/socket.io/?EIO=4&transport=websocket", "sid", &v) == 0, "missing sid");
+    check(ut_query("/socket.io/", "EIO", &v) == 0, "no query at all");
+    check(ut_query("/socket.io/?", "EIO", &v) == 0, "empty query");
+    check(ut_query("/?a=&b=2", "a", &v) == 1 && v.n == 0, "empty value a=: n %zu", v.n);
+    check(ut_query("/?b=2&a=", "a", &v) == 1 && v.n == 0, "empty value at end");
+    check(ut_query("/?xEIO=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "xEIO is not EIO");
+    check(ut_query("/?EIOx=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIOx is not EIO");
+    check(ut_query("/?xEIO=3", "EIO", &v) == 0, "only xEIO: EIO missing");
+    check(ut_query("/?EI=3", "EIO", &v) == 0, "EI is not EIO");
+    check(ut_query("/?a=EIO=3&EIO=4", "EIO", &v) == 1 && ut_slice_is(v, "4"), "EIO= inside a value does not count");
+    check(ut_query("/EIO=4?x=1", "EIO", &v) == 0, "EIO= in the path does not count");
+    check(ut_query("/?EIO=%34", "EIO", &v) == 1 && ut_slice_is(v, "%34"), "value not decoded");
 }
 
 /* ---- content types ----------------------------------------------------- */
@@ -1074,7 +1044,7 @@ static void test_file_content_types(void)
                    ut_starts_with(t, "image/vnd"))) {
             ok = strchr(t, ';') == NULL;
         }
-        ut_check(ok, "file_content_type(\"%s\") = \"%s\", want %s", v[i].path, t ? t : "(null)", v[i].essences);
+        check(ok, "file_content_type(\"%s\") = \"%s\", want %s", v[i].path, t ? t : "(null)", v[i].essences);
     }
 }
 
@@ -1088,7 +1058,7 @@ static void test_file_content_type_unknown(void)
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         const char *t = file_content_type(v[i]);
-        ut_check(t != NULL && strcmp(t, "application/octet-stream") == 0,
+        check(t != NULL && strcmp(t, "application/octet-stream") == 0,
                  "file_content_type(\"%s\") = \"%s\", want application/octet-stream", v[i], t ? t : "(null)");
     }
 }
@@ -1163,19 +1133,19 @@ static void ut_ws_cut_everywhere(size_t n)
             r = ws_frame_parse(buf, k, 1u << 24, &f);
         }
         if (r != 0) {
-            ut_check(0, "text frame of %zu: prefix %zu -> %ld (error %d), want 0", n, k, r, f.error);
+            check(0, "text frame of %zu: prefix %zu -> %ld (error %d), want 0", n, k, r, f.error);
             bad = 1;
         }
     }
-    ut_check(!bad, "text frame of %zu: every strict prefix is 0", n);
+    check(!bad, "text frame of %zu: every strict prefix is 0", n);
     r = ut_ws_parse(buf, total, 1u << 24, &f);
-    ut_check(r == (long)total, "text frame of %zu: whole = %ld, want %zu", n, r, total);
-    ut_check(f.fin == 1 && f.opcode == 1 && f.masked == 1 && memcmp(f.mask, ut_mask, 4) == 0,
+    check(r == (long)total, "text frame of %zu: whole = %ld, want %zu", n, r, total);
+    check(f.fin == 1 && f.opcode == 1 && f.masked == 1 && memcmp(f.mask, ut_mask, 4) == 0,
              "text frame of %zu: fin %d opcode %d masked %d", n, f.fin, f.opcode, f.masked);
-    ut_check(f.header_len == h && f.payload_len == n, "text frame of %zu: header_len %zu (want %zu) payload_len %zu",
+    check(f.header_len == h && f.payload_len == n, "text frame of %zu: header_len %zu (want %zu) payload_len %zu",
              n, f.header_len, h, f.payload_len);
     ws_unmask(buf + h, n, f.mask);
-    ut_check(n == 0 || memcmp(buf + h, text, n) == 0, "text frame of %zu: unmasks to the text", n);
+    check(n == 0 || memcmp(buf + h, text, n) == 0, "text frame of %zu: unmasks to the text", n);
     free(buf);
     free(text);
 }
@@ -1206,23 +1176,23 @@ static void test_ws_frame_kinds(void)
     h += ut_frame_header(buf + h, 0x80, 1, 2);       /* continuation, FIN set */
     memcpy(buf + h, "de", 2);
     r = ut_ws_parse(buf, h + 2, 1000, &f);
-    ut_check(r == 9 && f.fin == 0 && f.opcode == 1 && f.payload_len == 3, "first fragment of two: %ld", r);
+    check(r == 9 && f.fin == 0 && f.opcode == 1 && f.payload_len == 3, "first fragment of two: %ld", r);
     r = ut_ws_parse(buf + 9, 8, 1000, &f);
-    ut_check(r == 8 && f.fin == 1 && f.opcode == 0 && f.payload_len == 2, "continuation: %ld", r);
+    check(r == 8 && f.fin == 1 && f.opcode == 0 && f.payload_len == 2, "continuation: %ld", r);
     h = ut_frame_header(buf, 0x89, 1, 125);          /* ping, max control size */
     r = ut_ws_parse(buf, h, 1000, &f);
-    ut_check(r == 0, "ping of 125 with no payload yet: %ld", r);
+    check(r == 0, "ping of 125 with no payload yet: %ld", r);
     h = ut_frame_header(buf, 0x88, 1, 2);            /* close 1000 */
     buf[h] = 0x03 ^ ut_mask[0];
     buf[h + 1] = 0xE8 ^ ut_mask[1];
     r = ut_ws_parse(buf, h + 2, 1000, &f);
-    ut_check(r == 8 && f.opcode == 8 && f.fin == 1, "close frame: %ld", r);
+    check(r == 8 && f.opcode == 8 && f.fin == 1, "close frame: %ld", r);
     h = ut_frame_header(buf, 0x8A, 1, 0);            /* pong, empty */
     r = ut_ws_parse(buf, h, 1000, &f);
-    ut_check(r == 6 && f.opcode == 10, "empty pong: %ld", r);
+    check(r == 6 && f.opcode == 10, "empty pong: %ld", r);
     h = ut_frame_header(buf, 0x82, 1, 0);            /* binary */
     r = ut_ws_parse(buf, h, 1000, &f);
-    ut_check(r == 6 && f.opcode == 2, "empty binary: %ld", r);
+    check(r == 6 && f.opcode == 2, "empty binary: %ld", r);
 }
 
 /* RFC 6455 §5.1 (client frames masked), §5.2 (RSV 0, reserved opcodes,
@@ -1253,14 +1223,14 @@ static void test_ws_frame_protocol_errors(void)
         long r;
         memset(buf + h, 'x', with);
         r = ut_ws_parse(buf, h, (size_t)-1, &f);
-        ut_check(r == -1 && f.error == 1002, "%s, header only (%zu bytes): %ld error %d, want -1/1002",
+        check(r == -1 && f.error == 1002, "%s, header only (%zu bytes): %ld error %d, want -1/1002",
                  v[i].what, h, r, f.error);
         r = ut_ws_parse(buf, h + with, (size_t)-1, &f);
-        ut_check(r == -1 && f.error == 1002, "%s, with payload: %ld error %d, want -1/1002", v[i].what, r, f.error);
+        check(r == -1 && f.error == 1002, "%s, with payload: %ld error %d, want -1/1002", v[i].what, r, f.error);
         if (v[i].len < 126) {
             /* the first two bytes already show every error above */
             r = ut_ws_parse(buf, 2, (size_t)-1, &f);
-            ut_check(r == -1 && f.error == 1002, "%s, first 2 bytes: %ld error %d, want -1/1002",
+            check(r == -1 && f.error == 1002, "%s, first 2 bytes: %ld error %d, want -1/1002",
                      v[i].what, r, f.error);
         }
     }
@@ -1272,9 +1242,9 @@ static void test_ws_frame_64bit_top_bit(void)
     static const unsigned char hdr[14] = { 0x82, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x37, 0xfa, 0x21, 0x3d };
     struct ws_frame f;
     long r = ut_ws_parse(hdr, 14, (size_t)-1, &f);
-    ut_check(r == -1 && f.error == 1002, "64-bit length with top bit set: %ld error %d, want -1/1002", r, f.error);
+    check(r == -1 && f.error == 1002, "64-bit length with top bit set: %ld error %d, want -1/1002", r, f.error);
     r = ut_ws_parse(hdr, 10, (size_t)-1, &f);
-    ut_check(r == -1 && f.error == 1002, "... before the mask arrives: %ld error %d, want -1/1002", r, f.error);
+    check(r == -1 && f.error == 1002, "... before the mask arrives: %ld error %d, want -1/1002", r, f.error);
 }
 
 /* RFC 6455 §7.4.1 1009 "message too big": a frame longer than max_payload
@@ -1293,15 +1263,15 @@ static void test_ws_frame_too_big(void)
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         h = ut_frame_header(buf, 0x82, 1, v[i].len);
         r = ut_ws_parse(buf, h, v[i].max, &f);
-        ut_check(r == -1 && f.error == 1009, "frame of %llu with max %zu: %ld error %d, want -1/1009",
+        check(r == -1 && f.error == 1009, "frame of %llu with max %zu: %ld error %d, want -1/1009",
                  (unsigned long long)v[i].len, v[i].max, r, f.error);
     }
     h = ut_frame_header(buf, 0x82, 1, 100);
     r = ut_ws_parse(buf, h, 100, &f);
-    ut_check(r == 0, "frame of exactly max_payload, payload not here yet: %ld, want 0", r);
+    check(r == 0, "frame of exactly max_payload, payload not here yet: %ld, want 0", r);
     h = ut_frame_header(buf, 0x00, 1, 101);
     r = ut_ws_parse(buf, h, 100, &f);
-    ut_check(r == -1 && f.error == 1009, "continuation over max_payload: %ld error %d", r, f.error);
+    check(r == -1 && f.error == 1009, "continuation over max_payload: %ld error %d", r, f.error);
 }
 
 /* RFC 6455 §5.3: j = i MOD 4, transformed-octet-i = original-octet-i XOR
@@ -1315,7 +1285,7 @@ static void test_ws_unmask(void)
     size_t i;
     int ok = 1;
     ws_unmask(hello, 5, ut_mask);
-    ut_check(memcmp(hello, "Hello", 5) == 0, "RFC 6455 §5.7 masked Hello unmasks");
+    check(memcmp(hello, "Hello", 5) == 0, "RFC 6455 §5.7 masked Hello unmasks");
     for (n = 0; n <= 1003; n += (n < 20 ? 1 : 491)) {
         for (i = 0; i < n; i++) {
             orig[i] = (unsigned char)(i * 7 + 3);
@@ -1324,16 +1294,16 @@ static void test_ws_unmask(void)
         ws_unmask(buf + 1, n, ut_mask);          /* at an odd address */
         if (n > 0 && memcmp(buf + 1, orig, n) != 0) {
             ok = 0;
-            ut_check(0, "ws_unmask of %zu bytes", n);
+            check(0, "ws_unmask of %zu bytes", n);
         }
         ws_unmask(buf + 1, n, ut_mask);
         ws_unmask(buf + 1, n, ut_mask);
         if (n > 0 && memcmp(buf + 1, orig, n) != 0) {
             ok = 0;
-            ut_check(0, "ws_unmask twice is the identity, %zu bytes", n);
+            check(0, "ws_unmask twice is the identity, %zu bytes", n);
         }
     }
-    ut_check(ok, "ws_unmask round trips for 0..20, 511, 1002 bytes");
+    check(ok, "ws_unmask round trips for 0..20, 511, 1002 bytes");
 }
 
 /* RFC 6455 §5.2: server frames: FIN set, no mask, "the minimal number of
@@ -1359,7 +1329,7 @@ static void test_ws_frame_header_forms(void)
         size_t r;
         memset(out, 0xEE, sizeof out);
         r = ws_frame_header(out, v[i].opcode, v[i].len);
-        ut_check(r == v[i].size && memcmp(out, v[i].bytes, v[i].size) == 0,
+        check(r == v[i].size && memcmp(out, v[i].bytes, v[i].size) == 0,
                  "ws_frame_header(op %d, %zu) = %zu bytes [%s], want %zu", v[i].opcode, v[i].len, r,
                  ut_esc(out, r <= 10 ? r : 10), v[i].size);
     }
@@ -1368,7 +1338,7 @@ static void test_ws_frame_header_forms(void)
         const unsigned char want[10] = { 0x82, 0x7F, 0, 0, 0, 0x01, 0x02, 0x03, 0x04, 0x05 };
         size_t big = (size_t)0x01020304 * 256 + 5;
         size_t r = ws_frame_header(out, 2, big);
-        ut_check(r == 10 && memcmp(out, want, 10) == 0, "ws_frame_header of 0x0102030405 bytes");
+        check(r == 10 && memcmp(out, want, 10) == 0, "ws_frame_header of 0x0102030405 bytes");
     }
 }
 
@@ -1387,7 +1357,7 @@ static void test_ws_close_codes(void)
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         int r = ws_close_code_valid(v[i].code);
-        ut_check(r == v[i].valid, "ws_close_code_valid(%u) = %d, want %d", v[i].code, r, v[i].valid);
+        check(r == v[i].valid, "ws_close_code_valid(%u) = %d, want %d", v[i].code, r, v[i].valid);
     }
 }
 
@@ -1422,7 +1392,7 @@ static void test_json_skip_valid(void)
     size_t i;
     for (i = 0; i < sizeof v / sizeof v[0]; i++) {
         long r = ut_skip(v[i].in, strlen(v[i].in));
-        ut_check(r == v[i].len, "json_skip_value(%s) = %ld, want %ld", ut_esc(v[i].in, strlen(v[i].in)), r, v[i].len);
+        check(r == v[i].len, "json_skip_value(%s) = %ld, want %ld", ut_esc(v[i].in, strlen(v[i].in)), r, v[i].len);
     }
 }
 
@@ -1443,7 +1413,7 @@ static void test_json_skip_invalid(void)
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         long r = ut_skip(bad[i], strlen(bad[i]));
-        ut_check(r == -1, "json_skip_value(%s) = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "json_skip_value(%s) = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
     }
 }
 
@@ -1465,7 +1435,7 @@ static void test_json_nesting_limit(void)
             buf[n++] = ']';
         }
         r = ut_skip(buf, n);
-        ut_check(r == (depth <= 32 ? (long)n : -1), "%zu nested arrays: %ld", depth, r);
+        check(r == (depth <= 32 ? (long)n : -1), "%zu nested arrays: %ld", depth, r);
         n = 0;
         for (i = 0; i < depth; i++) {
             memcpy(buf + n, "{\"a\":", 5);
@@ -1476,11 +1446,11 @@ static void test_json_nesting_limit(void)
             buf[n++] = '}';
         }
         r = ut_skip(buf, n);
-        ut_check(r == (depth <= 32 ? (long)n : -1), "%zu nested objects: %ld", depth, r);
+        check(r == (depth <= 32 ? (long)n : -1), "%zu nested objects: %ld", depth, r);
     }
     memset(buf, '[', 100000);
     r = ut_skip(buf, 100000);
-    ut_check(r == -1, "100000 open brackets: %ld", r);
+    check(r == -1, "100000 open brackets: %ld", r);
 }
 
 static long ut_read_string(const char *s, size_t n, char *out, size_t out_size, size_t *out_len)
@@ -1523,7 +1493,7 @@ static void test_json_read_string_escapes(void)
         long r;
         memset(out, '#', sizeof out);
         r = ut_read_string(v[i].in, strlen(v[i].in), out, sizeof out, &len);
-        ut_check(r == (long)strlen(v[i].in) && len == v[i].out_len && memcmp(out, v[i].out, len) == 0
+        check(r == (long)strlen(v[i].in) && len == v[i].out_len && memcmp(out, v[i].out, len) == 0
                  && out[len] == '\0',
                  "json_read_string(%s) = %ld, len %zu \"%s\"", ut_esc(v[i].in, strlen(v[i].in)), r,
                  len, len < 64 ? ut_esc(out, len) : "?");
@@ -1546,20 +1516,20 @@ static void test_json_read_string_errors(void)
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = ut_read_string(bad[i], strlen(bad[i]), out, sizeof out, &len);
-        ut_check(r == -1, "json_read_string(%s) = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "json_read_string(%s) = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
     }
     r = ut_read_string("\"ab\"cd", 6, out, sizeof out, &len);
-    ut_check(r == 4 && len == 2 && strcmp(out, "ab") == 0, "stops at the closing quote: %ld", r);
+    check(r == 4 && len == 2 && strcmp(out, "ab") == 0, "stops at the closing quote: %ld", r);
     r = ut_read_string("\"abcdef\"", 8, out, 7, &len);
-    ut_check(r == 8 && len == 6 && strcmp(out, "abcdef") == 0, "6 chars fit out_size 7: %ld", r);
+    check(r == 8 && len == 6 && strcmp(out, "abcdef") == 0, "6 chars fit out_size 7: %ld", r);
     r = ut_read_string("\"abcdef\"", 8, out, 6, &len);
-    ut_check(r == -2, "6 chars into out_size 6: %ld, want -2", r);
+    check(r == -2, "6 chars into out_size 6: %ld, want -2", r);
     r = ut_read_string("\"\\u20ac\"", 8, out, 4, &len);
-    ut_check(r == 8 && len == 3, "euro (3 bytes) fits out_size 4: %ld", r);
+    check(r == 8 && len == 3, "euro (3 bytes) fits out_size 4: %ld", r);
     r = ut_read_string("\"\\u20ac\"", 8, out, 3, &len);
-    ut_check(r == -2, "euro (3 bytes) into out_size 3: %ld, want -2", r);
+    check(r == -2, "euro (3 bytes) into out_size 3: %ld, want -2", r);
     r = ut_read_string("\"\\ud83d\\ude00\"", 14, out, 4, &len);
-    ut_check(r == -2, "4-byte char into out_size 4: %ld, want -2", r);
+    check(r == -2, "4-byte char into out_size 4: %ld, want -2", r);
 }
 
 static size_t ut_write(const char *s, size_t n, char *out, size_t out_size)
@@ -1582,20 +1552,20 @@ static void test_json_write_string(void)
     int c;
     int ok;
     w = ut_write("a\"b\\c", 5, out, sizeof out);
-    ut_check(w == 9 && strcmp(out, "\"a\\\"b\\\\c\"") == 0, "quote and backslash: %s", ut_esc(out, w));
+    check(w == 9 && strcmp(out, "\"a\\\"b\\\\c\"") == 0, "quote and backslash: %s", ut_esc(out, w));
     w = ut_write("\n", 1, out, sizeof out);
-    ut_check((w == 4 && strcmp(out, "\"\\n\"") == 0) || (w == 8 && (strcmp(out, "\"\\u000a\"") == 0 ||
+    check((w == 4 && strcmp(out, "\"\\n\"") == 0) || (w == 8 && (strcmp(out, "\"\\u000a\"") == 0 ||
                                                                     strcmp(out, "\"\\u000A\"") == 0)),
              "newline escaped: %s", ut_esc(out, w));
     w = ut_write("\x01", 1, out, sizeof out);
-    ut_check(w == 8 && strcmp(out, "\"\\u0001\"") == 0, "U+0001 as \\u0001: %s", ut_esc(out, w));
+    check(w == 8 && strcmp(out, "\"\\u0001\"") == 0, "U+0001 as \\u0001: %s", ut_esc(out, w));
     w = ut_write("a\0b", 3, out, sizeof out);
-    ut_check(w == 10 && strcmp(out, "\"a\\u0000b\"") == 0, "NUL as \\u0000: %s", ut_esc(out, w));
+    check(w == 10 && strcmp(out, "\"a\\u0000b\"") == 0, "NUL as \\u0000: %s", ut_esc(out, w));
     w = ut_write("caf\xC3\xA9 \xF0\x9F\x98\x80", 10, out, sizeof out);
-    ut_check(w == 12 && memcmp(out, "\"caf\xC3\xA9 \xF0\x9F\x98\x80\"", 12) == 0, "UTF-8 unchanged: %s",
+    check(w == 12 && memcmp(out, "\"caf\xC3\xA9 \xF0\x9F\x98\x80\"", 12) == 0, "UTF-8 unchanged: %s",
              ut_esc(out, w));
     w = ut_write("", 0, out, sizeof out);
-    ut_check(w == 2 && strcmp(out, "\"\"") == 0, "empty string");
+    check(w == 2 && strcmp(out, "\"\"") == 0, "empty string");
     /* every control char, plus quote and backslash, round-trips */
     ok = 1;
     for (c = 1; c < 0x20 && ok; c++) {
@@ -1613,7 +1583,7 @@ static void test_json_write_string(void)
         }
         r = ut_read_string(out, w, back, sizeof back, &len);
         ok = ok && w > 0 && r == (long)w && len == 4 && memcmp(back, in, 4) == 0;
-        ut_check(ok, "control char 0x%02X: written %s, read back %ld", c, ut_esc(out, w), r);
+        check(ok, "control char 0x%02X: written %s, read back %ld", c, ut_esc(out, w), r);
     }
 }
 
@@ -1622,15 +1592,15 @@ static void test_json_write_string_fits(void)
 {
     char *out = malloc(5);
     size_t w = json_write_string(out, 5, "ab", 2);
-    ut_check(w == 4 && strcmp(out, "\"ab\"") == 0, "\"ab\" fits in 5: %zu", w);
+    check(w == 4 && strcmp(out, "\"ab\"") == 0, "\"ab\" fits in 5: %zu", w);
     free(out);
     out = malloc(4);
     w = json_write_string(out, 4, "ab", 2);
-    ut_check(w == 0, "\"ab\" does not fit in 4: %zu", w);
+    check(w == 0, "\"ab\" does not fit in 4: %zu", w);
     free(out);
     out = malloc(8);
     w = json_write_string(out, 8, "\x01", 1);
-    ut_check(w == 0, "\"\\u0001\" (8 chars + NUL) does not fit in 8: %zu", w);
+    check(w == 0, "\"\\u0001\" (8 chars + NUL) does not fit in 8: %zu", w);
     free(out);
 }
 
@@ -1695,7 +1665,7 @@ static void test_sio_parse_packet_valid(void)
         if (ok && v[i].eio == 4) {
             ok = ut_slice_is(pk.nsp, v[i].nsp) && pk.ack_id == v[i].ack;
         }
-        ut_check(ok, "sio_parse_packet(%s) = %d: eio %d sio %d nsp \"%s\" ack %ld data \"%s\"", v[i].in, r,
+        check(ok, "sio_parse_packet(%s) = %d: eio %d sio %d nsp \"%s\" ack %ld data \"%s\"", v[i].in, r,
                  pk.eio_type, pk.sio_type, r == 0 && pk.eio_type == 4 && pk.nsp.p ? ut_esc(pk.nsp.p, pk.nsp.n) : "",
                  pk.ack_id, r == 0 && pk.data.p ? ut_esc(pk.data.p, pk.data.n) : "");
         free(keep);
@@ -1715,7 +1685,7 @@ static void test_sio_parse_packet_malformed(void)
         struct sio_packet pk;
         char *keep;
         int r = ut_packet(bad[i], &pk, &keep);
-        ut_check(r == -1, "sio_parse_packet(\"%s\") = %d, want -1", bad[i], r);
+        check(r == -1, "sio_parse_packet(\"%s\") = %d, want -1", bad[i], r);
         free(keep);
     }
 }
@@ -1735,25 +1705,25 @@ static void test_parsers_stop_at_length(void)
     buf = ut_copy(packet, strlen(packet));
     memset(&pk, 0x5A, sizeof pk);
     r = sio_parse_packet(buf, 4, &pk);
-    ut_check(r == 0 && pk.ack_id == 12 && pk.data.n == 0,
+    check(r == 0 && pk.ack_id == 12 && pk.data.n == 0,
              "sio_parse_packet(\"4312\" followed by \"999\", n 4): %d ack %ld, want ack 12", r, pk.ack_id);
     free(buf);
     buf = ut_copy(event, strlen(event));
     memset(&pk, 0x5A, sizeof pk);
     r = sio_parse_packet(buf, 9, &pk);
-    ut_check(r == 0 && pk.ack_id == 5 && pk.data.n == 0,
+    check(r == 0 && pk.ack_id == 5 && pk.data.n == 0,
              "sio_parse_packet(\"42/chat,5\" followed by \"777\", n 9): %d ack %ld, want ack 5", r, pk.ack_id);
     free(buf);
     buf = ut_copy(query, strlen(query));
     v.p = NULL;
     r = http_query_param(buf, strlen(query) - 6, "transport", &v);
-    ut_check(r == 1 && v.p != NULL && v.n == 3 && memcmp(v.p, "web", 3) == 0,
+    check(r == 1 && v.p != NULL && v.n == 3 && memcmp(v.p, "web", 3) == 0,
              "http_query_param stops at target_len: %d n %zu", r, v.n);
     free(buf);
-    ut_check(ut_skip("123456", 3) == 3, "json_skip_value(\"123456\", 3) = 3");
-    ut_check(ut_skip("[1,2]", 4) == -1, "json_skip_value(\"[1,2]\", 4) = -1");
-    ut_check(ut_skip("truex", 3) == -1, "json_skip_value(\"truex\", 3) = -1");
-    ut_check(ut_skip("\"abc\"", 4) == -1, "json_skip_value of an unterminated string = -1");
+    check(ut_skip("123456", 3) == 3, "json_skip_value(\"123456\", 3) = 3");
+    check(ut_skip("[1,2]", 4) == -1, "json_skip_value(\"[1,2]\", 4) = -1");
+    check(ut_skip("truex", 3) == -1, "json_skip_value(\"truex\", 3) = -1");
+    check(ut_skip("\"abc\"", 4) == -1, "json_skip_value of an unterminated string = -1");
 }
 
 static int ut_event(const char *s, struct sio_event *ev, char **keep)
@@ -1771,23 +1741,23 @@ static void test_sio_parse_event_codelab(void)
     char *k;
     int r;
     r = ut_event("[\"create or join\",\"foo\"]", &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.name_fits == 1 && ev.argc == 1
+    check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.name_fits == 1 && ev.argc == 1
              && ut_slice_is(ev.arg[0], "\"foo\"") && ut_slice_is(ev.rest, ",\"foo\"]"),
              "create or join: %d name \"%s\" argc %d rest \"%s\"", r, r == 0 ? ev.name : "", ev.argc,
              r == 0 && ev.rest.p ? ut_esc(ev.rest.p, ev.rest.n) : "");
     free(k);
     r = ut_event("[\"message\",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}]", &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "message") == 0 && ev.argc == 1
+    check(r == 0 && strcmp(ev.name, "message") == 0 && ev.argc == 1
              && ut_slice_is(ev.arg[0], "{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}")
              && ut_slice_is(ev.rest, ",{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"}]"),
              "message with an offer: %d argc %d", r, ev.argc);
     free(k);
     r = ut_event("[\"ipaddr\"]", &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "ipaddr") == 0 && ev.argc == 0 && ut_slice_is(ev.rest, "]"),
+    check(r == 0 && strcmp(ev.name, "ipaddr") == 0 && ev.argc == 0 && ut_slice_is(ev.rest, "]"),
              "ipaddr: %d argc %d", r, ev.argc);
     free(k);
     r = ut_event("[\"message\",\"got user media\"]", &ev, &k);
-    ut_check(r == 0 && ev.argc == 1 && ut_slice_is(ev.arg[0], "\"got user media\""), "message string");
+    check(r == 0 && ev.argc == 1 && ut_slice_is(ev.arg[0], "\"got user media\""), "message string");
     free(k);
 }
 
@@ -1802,20 +1772,20 @@ static void test_sio_parse_event_forms(void)
     char *k;
     int r;
     r = ut_event(ws, &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.argc == 1
+    check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.argc == 1
              && ut_slice_trimmed_is(ev.arg[0], "\"foo\"") && ev.rest.p == k + 19
              && ut_slice_trimmed_is(ev.rest, ", \"foo\" ]"),
              "with whitespace: %d argc %d rest \"%s\"", r, ev.argc,
              r == 0 && ev.rest.p ? ut_esc(ev.rest.p, ev.rest.n) : "");
     free(k);
     r = ut_event("[\"cr\\u0065ate or join\",\"x\"]", &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.name_fits == 1, "\\u escape in the name");
+    check(r == 0 && strcmp(ev.name, "create or join") == 0 && ev.name_fits == 1, "\\u escape in the name");
     free(k);
     r = ut_event("[\"a\\\"b\\\\c\"]", &ev, &k);
-    ut_check(r == 0 && strcmp(ev.name, "a\"b\\c") == 0 && ev.argc == 0, "quote and backslash in the name");
+    check(r == 0 && strcmp(ev.name, "a\"b\\c") == 0 && ev.argc == 0, "quote and backslash in the name");
     free(k);
     r = ut_event("[\"m\",1,\"two\",[3],{\"4\":4},null,false]", &ev, &k);
-    ut_check(r == 0 && ev.argc == 6 && ut_slice_is(ev.arg[0], "1") && ut_slice_is(ev.arg[1], "\"two\"")
+    check(r == 0 && ev.argc == 6 && ut_slice_is(ev.arg[0], "1") && ut_slice_is(ev.arg[1], "\"two\"")
              && ut_slice_is(ev.arg[2], "[3]") && ut_slice_is(ev.arg[3], "{\"4\":4}"),
              "six arguments, the first four sliced: %d argc %d", r, ev.argc);
     free(k);
@@ -1827,11 +1797,11 @@ static void test_sio_parse_event_forms(void)
         char buf[100];
         snprintf(buf, sizeof buf, "[\"%s\"]", name64);
         r = ut_event(buf, &ev, &k);
-        ut_check(r == 0 && ev.name_fits == 1 && strcmp(ev.name, name64) == 0, "a 64-byte name fits");
+        check(r == 0 && ev.name_fits == 1 && strcmp(ev.name, name64) == 0, "a 64-byte name fits");
         free(k);
         snprintf(buf, sizeof buf, "[\"%s\",1]", name65);
         r = ut_event(buf, &ev, &k);
-        ut_check(r == 0 && ev.name_fits == 0 && ev.argc == 1, "a 65-byte name: name_fits %d", ev.name_fits);
+        check(r == 0 && ev.name_fits == 0 && ev.argc == 1, "a 65-byte name: name_fits %d", ev.name_fits);
         free(k);
     }
 }
@@ -1849,7 +1819,7 @@ static void test_sio_parse_event_malformed(void)
         struct sio_event ev;
         char *k;
         int r = ut_event(bad[i], &ev, &k);
-        ut_check(r == -1, "sio_parse_event(%s) = %d, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+        check(r == -1, "sio_parse_event(%s) = %d, want -1", ut_esc(bad[i], strlen(bad[i])), r);
         free(k);
     }
 }
@@ -1918,5 +1888,5 @@ int main(void)
     test_sio_parse_event_malformed();
 
     ut_http_release();
-    return ut_summary();
+    return test_summary();
 }

@@ -21,35 +21,6 @@ static int port;
 
 /* ---- building client frames and reading server frames ------------------- */
 
-/* Appends one masked client frame (`first` = FIN/RSV/opcode byte) to
- * buf, which must have room for n + 14 bytes; returns the bytes written. */
-static size_t frame_put(unsigned char *buf, unsigned first, const unsigned char *p, size_t n)
-{
-    static const unsigned char key[4] = {0x5e, 0x91, 0x0c, 0xd3};
-    size_t h = 0;
-    size_t i;
-    buf[h++] = (unsigned char)first;
-    if (n < 126) {
-        buf[h++] = (unsigned char)(0x80 | n);
-    } else if (n < 65536) {
-        buf[h++] = 0x80 | 126;
-        buf[h++] = (unsigned char)(n >> 8);
-        buf[h++] = (unsigned char)n;
-    } else {
-        int k;
-        buf[h++] = 0x80 | 127;
-        for (k = 7; k >= 0; k--) {
-            buf[h++] = (unsigned char)((unsigned long long)n >> (8 * k));
-        }
-    }
-    memcpy(buf + h, key, 4);
-    h += 4;
-    for (i = 0; i < n; i++) {
-        buf[h + i] = (unsigned char)(p[i] ^ key[i & 3]);
-    }
-    return h + n;
-}
-
 /* Size of the server's frame header for an n-byte payload, minimal form. */
 static size_t header_len(size_t n)
 {
@@ -368,7 +339,7 @@ static void test_large_echo(int opcode, size_t size, int chopped)
 {
     unsigned char *payload = opcode == 1 ? make_text(size, (unsigned)size) : make_binary(size, 7);
     unsigned char *out = malloc(size + 14);
-    size_t out_len = frame_put(out, 0x80 | (unsigned)opcode, payload, size);
+    size_t out_len = ws_frame_put(out, 0x80 | (unsigned)opcode, payload, size);
     struct peer p;
     char what[96];
     long long t0 = now_ms();
@@ -409,7 +380,7 @@ static void test_thousand_messages(void)
     int good = 0;
     for (i = 0; i < COUNT; i++) {
         make_numbered(msg, SIZE, i);
-        out_len += frame_put(out + out_len, 0x81, msg, SIZE);
+        out_len += ws_frame_put(out + out_len, 0x81, msg, SIZE);
     }
     if (peer_open(&p, out, out_len, 0, (size_t)COUNT * (4 + SIZE))) {
         check(pump(&p, 1, TRANSFER_MS) == 0, "1,000 x 1 KiB: done in time");
@@ -448,7 +419,7 @@ static void test_fragmented_64k(int opcode)
     for (pos = 0; pos < size; pos += frag) {
         size_t n = size - pos < frag ? size - pos : frag;
         unsigned first = (pos == 0 ? (unsigned)opcode : 0) | (pos + n == size ? 0x80 : 0);
-        out_len += frame_put(out + out_len, first, payload + pos, n);
+        out_len += ws_frame_put(out + out_len, first, payload + pos, n);
     }
     snprintf(what, sizeof what, "%s 64 KiB in 1,300-byte fragments", opcode == 1 ? "text" : "binary");
     if (peer_open(&p, out, out_len, 1, header_len(size) + size)) {
@@ -469,7 +440,7 @@ static void test_over_limit_whole(void)
     size_t size = MAX_ECHO + 1;
     unsigned char *payload = make_binary(size, 11);
     unsigned char *out = malloc(size + 14);
-    size_t out_len = frame_put(out, 0x82, payload, size);
+    size_t out_len = ws_frame_put(out, 0x82, payload, size);
     struct peer p;
     if (peer_open(&p, out, out_len, 0, 16)) {
         pump(&p, 1, TRANSFER_MS);
@@ -491,9 +462,9 @@ static void test_over_limit_fragments(void)
     unsigned char *out = malloc(2 * (half + 14) + 15);
     size_t out_len = 0;
     struct peer p;
-    out_len += frame_put(out + out_len, 0x02, payload, half);
-    out_len += frame_put(out + out_len, 0x00, payload, half);
-    out_len += frame_put(out + out_len, 0x80, payload, 1);
+    out_len += ws_frame_put(out + out_len, 0x02, payload, half);
+    out_len += ws_frame_put(out + out_len, 0x00, payload, half);
+    out_len += ws_frame_put(out + out_len, 0x80, payload, 1);
     if (peer_open(&p, out, out_len, 0, 16)) {
         pump(&p, 1, TRANSFER_MS);
         check(peer_close_code(&p) == 1009,
@@ -517,7 +488,7 @@ static void test_no_stall(void)
     size_t size = MAX_ECHO;
     unsigned char *payload = make_binary(size, 21);
     unsigned char *out = malloc(size + 14);
-    size_t out_len = frame_put(out, 0x82, payload, size);
+    size_t out_len = ws_frame_put(out, 0x82, payload, size);
     struct peer big[2];
     int small = ws_connect(port, "/echo");
     long long deadline = now_ms() + TRANSFER_MS;
