@@ -67,6 +67,7 @@
 #define HTTP_HEAD_TIMEOUT_MS 10000         /* to deliver one complete head */
 #define LINGER_TIMEOUT_MS    1000          /* after our last byte, wait this long for the peer to close */
 #define READ_CHUNK           16384         /* bytes asked of one read() */
+#define BUFFER_KEEP          65536         /* a buffer larger than this shrinks when mostly consumed */
 #define FILE_CHUNK           65536         /* bytes of a file queued at a time */
 #define OUT_MAX              (4 * 1024 * 1024)  /* queued output of a client that stopped reading */
 #define ACCEPT_BATCH         64            /* accepts per wake-up of the listening socket */
@@ -288,12 +289,34 @@ static int buffer_append(struct buffer *b, const void *data, size_t n)
     return 0;
 }
 
+/* A buffer that grew for one big message gives most of its memory back
+ * once that message is consumed, even if bytes of the next one remain. */
+static void buffer_shrink(struct buffer *b)
+{
+    size_t used = buffer_used(b);
+    size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
+    char *data;
+    if (b->cap <= BUFFER_KEEP || used > b->cap / 4) {
+        return;
+    }
+    memmove(b->data, b->data + b->start, used);
+    b->start = 0;
+    b->len = used;
+    data = realloc(b->data, cap);
+    if (data != NULL) {
+        b->data = data;
+        b->cap = cap;
+    }
+}
+
 /* Drops n bytes from the front; an emptied buffer gives its memory back. */
 static void buffer_consume(struct buffer *b, size_t n)
 {
     b->start += n;
     if (b->start >= b->len) {
         buffer_free(b);
+    } else {
+        buffer_shrink(b);
     }
 }
 

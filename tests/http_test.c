@@ -153,33 +153,6 @@ static int quiet_for(int fd, int wait_ms)
     return recv_some(fd, &c, 1, wait_ms) < 0 && errno == ETIMEDOUT;
 }
 
-/* VmRSS of pid in kB, or -1 where it cannot be measured meaningfully:
- * no /proc (macOS), valgrind (T_SLOW, where pid is the tool) or an
- * AddressSanitizer build (its quarantine keeps freed memory resident). */
-static long rss_kb(pid_t pid)
-{
-    char path[64];
-    char line[256];
-    long kb = -1;
-    FILE *f;
-    if (is_slow() || strstr(signal_bin(), "asan") != NULL ||
-        strstr(signal_bin(), "valgrind") != NULL) {
-        return -1;
-    }
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kb = atol(line + 6);
-        }
-    }
-    fclose(f);
-    return kb;
-}
-
 /* Waits up to timeout_ms for pid to exit; returns its exit code, 128+N for
  * signal N, or -1 after killing it on timeout. */
 static int wait_exit(pid_t pid, int timeout_ms)

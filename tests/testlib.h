@@ -195,6 +195,35 @@ static int server_alive(struct server *s)
     return waitpid(s->pid, NULL, WNOHANG) == 0;
 }
 
+/* VmRSS of pid in kB, or -1 where it cannot be measured meaningfully:
+ * no /proc (macOS), valgrind (T_SLOW, where pid is the tool) or an
+ * AddressSanitizer build (its quarantine keeps freed memory resident). */
+static long rss_kb(pid_t pid)
+{
+    char path[64];
+    char line[256];
+    long kb = -1;
+    FILE *f;
+    const char *slow = getenv("T_SLOW");
+    const char *bin = getenv("SIGNAL_BIN") ? getenv("SIGNAL_BIN") : "./signal";
+    if ((slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0) ||
+        strstr(bin, "asan") != NULL || strstr(bin, "valgrind") != NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kb = atol(line + 6);
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
 /* ---- raw TCP ----------------------------------------------------------- */
 
 static int tcp_connect(int port)
