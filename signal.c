@@ -72,6 +72,7 @@
 #define OUT_MAX              (4 * 1024 * 1024)  /* queued output of a client that stopped reading */
 #define ACCEPT_BATCH         64            /* accepts per wake-up of the listening socket */
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
+#define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
 
 #define WS_ECHO_MAX          (16 * 1024 * 1024) /* largest message on /echo */
@@ -179,6 +180,9 @@ struct server {
     unsigned long next_number;
     long long next_timer;       /* when timers_run() has work */
     long long accept_paused_until;
+    int accept_pause_logged;    /* said so on stderr since the last accept */
+    long fd_limit;              /* RLIMIT_NOFILE */
+    size_t files_open;          /* static files being streamed */
     struct room **rooms;
     size_t room_count;
     size_t room_cap;
@@ -386,6 +390,13 @@ static void timer_schedule(long long when)
     }
 }
 
+static void file_close(struct client *c)
+{
+    close(c->file_fd);
+    c->file_fd = -1;
+    server.files_open--;
+}
+
 /* Queues the next piece of a static file behind the response head. */
 static void file_fill(struct client *c)
 {
@@ -405,8 +416,7 @@ static void file_fill(struct client *c)
         }
     }
     if (c->file_left <= 0) {
-        close(c->file_fd);
-        c->file_fd = -1;
+        file_close(c);
     }
 }
 
@@ -546,7 +556,7 @@ static void client_free(struct client *c)
 {
     close(c->fd);
     if (c->file_fd >= 0) {
-        close(c->file_fd);
+        file_close(c);
     }
     buffer_free(&c->in);
     buffer_free(&c->out);
@@ -981,6 +991,7 @@ static const char *http_reason(int status)
     case 413: return "Content Too Large";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Error";
     }
@@ -1178,7 +1189,8 @@ static int file_inside_root(const char *real)
     return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
 }
 
-/* Opens the regular file that `path` names under ROOT, or returns -1. */
+/* Opens the regular file that `path` names under ROOT.  Returns -1 if
+ * there is none, -2 if we are out of file descriptors. */
 static int file_open(const char *path, struct stat *st)
 {
     char joined[PATH_MAX];
@@ -1196,7 +1208,7 @@ static int file_open(const char *path, struct stat *st)
     /* O_NONBLOCK: opening a FIFO must not stall the server. */
     fd = open(real, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
-        return -1;
+        return errno == EMFILE || errno == ENFILE ? -2 : -1;
     }
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(fd);  /* folders, devices, FIFOs: only regular files are served */
@@ -1212,7 +1224,7 @@ static void file_serve(struct client *c, const char *path, int head_only)
     const char *type;
     int fd = file_open(path, &st);
     if (fd < 0) {
-        http_send_error(c, 404, head_only);
+        http_send_error(c, fd == -2 ? 503 : 404, head_only);
         return;
     }
     type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
@@ -1222,6 +1234,7 @@ static void file_serve(struct client *c, const char *path, int head_only)
     } else {
         c->file_fd = fd;
         c->file_left = (long long)st.st_size;
+        server.files_open++;
     }
     client_flush(c);
 }
@@ -2820,24 +2833,41 @@ static void eio_on_message(struct client *c, const char *data, size_t len)
  * socket accepts, a client reads or writes.  Handlers never block.
  * ====================================================================== */
 
-/* Accepts waiting connections.  Out of file descriptors, we stop polling
- * the listening socket for a moment instead of spinning on it. */
+/* Out of file descriptors: stop polling the listening socket for a
+ * moment instead of spinning on it.  New clients wait in the kernel's
+ * backlog; the ones we have are served. */
+static void accept_pause(const char *why)
+{
+    if (!server.accept_pause_logged) {
+        fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
+        server.accept_pause_logged = 1;
+    }
+    server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+    server.pfds[0].events = 0;
+    timer_schedule(server.accept_paused_until);
+}
+
+/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
+ * that accepted clients can still be sent files. */
 static void on_listen_ready(void)
 {
     int k;
     for (k = 0; k < ACCEPT_BATCH; k++) {
         int one = 1;
-        int fd = accept(server.listen_fd, NULL, NULL);
+        int fd;
+        if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
+            accept_pause("all file descriptors in use");
+            return;
+        }
+        fd = accept(server.listen_fd, NULL, NULL);
         if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-            fprintf(stderr, "signal: accept: %s; pausing new connections\n", strerror(errno));
-            server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
-            server.pfds[0].events = 0;
-            timer_schedule(server.accept_paused_until);
+            accept_pause(strerror(errno));
             return;
         }
         if (fd < 0) {
             return;  /* EAGAIN: no more for now; ECONNABORTED and the like: gone */
         }
+        server.accept_pause_logged = 0;
         /* Signaling messages are small and latency matters: no Nagle delay. */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
@@ -3094,14 +3124,21 @@ static void root_open(void)
 static void raise_fd_limit(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max) {
+    server.fd_limit = LONG_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return;
     }
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
-        rl.rlim_cur = 10240;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
+            rl.rlim_cur = 10240;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)LONG_MAX) {
+        server.fd_limit = (long)rl.rlim_cur;
     }
 }
 

@@ -1631,6 +1631,66 @@ static void test_many_connections(void)
     }
 }
 
+/* Spec "Limits and failure": when accept() fails for lack of descriptors,
+ * the loop stops polling the listening socket for a moment instead of
+ * spinning, and serves the clients it has; once descriptors free up, new
+ * clients are served again.  The server gets only 32 descriptors here. */
+static void test_out_of_descriptors(void)
+{
+    enum { N = 60 };
+    struct server s;
+    int fds[N];
+    int i;
+    int served = 0;
+    long long cpu0;
+    long long cpu1;
+    struct http_response r;
+    if (is_slow()) {
+        printf("skip - out of descriptors (valgrind needs descriptors of its own)\n");
+        return;
+    }
+    t_server_fd_limit = 32;
+    i = server_start(&s, "-r", root_dir, NULL);
+    t_server_fd_limit = 0;
+    if (!check(i == 0, "a server limited to 32 descriptors starts")) {
+        return;
+    }
+    for (i = 0; i < N; i++) {
+        fds[i] = tcp_connect(s.port);  /* the kernel completes them all */
+    }
+    sleep_ms(200);
+    cpu0 = cpu_ms(s.pid);
+    sleep_ms(1000);
+    cpu1 = cpu_ms(s.pid);
+    if (cpu0 >= 0 && cpu1 >= 0) {
+        check(cpu1 - cpu0 < 300, "out of descriptors, the server used %lld ms of CPU in 1 s (no spinning)",
+              cpu1 - cpu0);
+    } else {
+        printf("skip - CPU time check (no /proc)\n");
+    }
+    /* The first connections were accepted: they are served. */
+    for (i = 0; i < 5; i++) {
+        memset(&r, 0, sizeof r);
+        if (send_str(fds[i], "GET /a/b/c.txt HTTP/1.1\r\nHost: x\r\n\r\n") == 0 &&
+            http_read_response(fds[i], &r, 0, ms(3000)) == 0 && r.status == 200) {
+            served++;
+        }
+        http_response_free(&r);
+    }
+    check(served == 5, "out of descriptors, accepted clients are still served (%d of 5)", served);
+    for (i = 0; i < N - 1; i++) {
+        close(fds[i]);
+    }
+    /* Descriptors are free again: the last, long-waiting client is served. */
+    memset(&r, 0, sizeof r);
+    check(send_str(fds[N - 1], "GET /a/b/c.txt HTTP/1.1\r\nHost: x\r\n\r\n") == 0 &&
+          http_read_response(fds[N - 1], &r, 0, ms(5000)) == 0 && r.status == 200,
+          "once descriptors free up, a client that waited in the backlog is served");
+    http_response_free(&r);
+    close(fds[N - 1]);
+    check(server_stop(&s) == 0, "the limited server exits 0");
+}
+
 /* Spec "Limits and failure": nothing a client sends can crash the server. */
 static void test_still_alive(void)
 {
@@ -1706,6 +1766,7 @@ int main(void)
     test_request_one_byte_at_a_time();
     test_client_vanishes_mid_download();
     test_many_connections();
+    test_out_of_descriptors();
     memory_tests();
     test_still_alive();
     check(server_stop(&srv) == 0, "main server exits 0 on SIGTERM");

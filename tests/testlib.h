@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -91,6 +92,10 @@ struct server {
     char stderr_path[128];
 };
 
+/* When non-zero, the next servers start with this many file descriptors
+ * at most (soft and hard limit), to test running out of them. */
+static rlim_t t_server_fd_limit;
+
 /* Starts `SIGNAL_BIN` (default ./signal) with "-p 0" and the given extra
  * arguments (NULL-terminated), waits for the banner line on its stdout and
  * reads the port from it.  stderr goes to a temporary file. */
@@ -129,6 +134,12 @@ static int server_start(struct server *s, const char *arg, ...)
             dup2(err, 2);
         }
         close(out[0]);
+        if (t_server_fd_limit > 0) {
+            struct rlimit rl;
+            rl.rlim_cur = t_server_fd_limit;
+            rl.rlim_max = t_server_fd_limit;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
         execv(bin, (char *const *)argv);
         perror("execv");
         _exit(127);
@@ -222,6 +233,29 @@ static long rss_kb(pid_t pid)
     }
     fclose(f);
     return kb;
+}
+
+/* CPU time (user + system) that pid has used, in ms, or -1 without /proc. */
+static long long cpu_ms(pid_t pid)
+{
+    char path[64];
+    char buf[1024];
+    const char *p;
+    unsigned long utime;
+    unsigned long stime;
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    p = fgets(buf, sizeof buf, f) ? strrchr(buf, ')') : NULL;
+    fclose(f);
+    /* After "pid (comm)": state, then 10 fields, then utime and stime. */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) {
+        return -1;
+    }
+    return (long long)(utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
 /* ---- raw TCP ----------------------------------------------------------- */
