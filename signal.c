@@ -193,11 +193,16 @@ static volatile sig_atomic_t stop_requested;
 
 struct http_request;
 
-/* Functions used before the section that defines them. */
-static void room_leave(struct client *c);
+/* Functions used before the section that defines them: the loop comes
+ * first, the protocols it hands bytes to come after. */
+static void http_on_input(struct client *c);
+static void http_response_done(struct client *c);
+static void http_fail(struct client *c, int status);
 static void file_serve(struct client *c, const char *path, int head_only);
 static void ws_upgrade(struct client *c, const struct http_request *req, const char *path);
 static void ws_on_input(struct client *c);
+static void eio_check_heartbeat(struct client *c, long long now);
+static void room_leave(struct client *c);
 
 /* ======================================================================
  * Small helpers: time, logging, buffers
@@ -584,6 +589,183 @@ static void clients_reap(void)
         }
         client_free(c);
         server.dead--;
+    }
+}
+
+/* ======================================================================
+ * The poll() loop
+ *
+ * One process, one thread.  poll() sleeps until a socket is ready or a
+ * timer is due, then each ready socket gets one handler: the listening
+ * socket accepts, a client reads or writes.  Handlers never block.
+ * ====================================================================== */
+
+/* Out of file descriptors: stop polling the listening socket for a
+ * moment instead of spinning on it.  New clients wait in the kernel's
+ * backlog; the ones we have are served. */
+static void accept_pause(const char *why)
+{
+    if (!server.accept_pause_logged) {
+        fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
+        server.accept_pause_logged = 1;
+    }
+    server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+    server.pfds[0].events = 0;
+    timer_schedule(server.accept_paused_until);
+}
+
+/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
+ * that accepted clients can still be sent files. */
+static void on_listen_ready(void)
+{
+    int k;
+    for (k = 0; k < ACCEPT_BATCH; k++) {
+        int one = 1;
+        int fd;
+        if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
+            accept_pause("all file descriptors in use");
+            return;
+        }
+        fd = accept(server.listen_fd, NULL, NULL);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            accept_pause(strerror(errno));
+            return;
+        }
+        if (fd < 0) {
+            return;  /* EAGAIN: no more for now; ECONNABORTED and the like: gone */
+        }
+        server.accept_pause_logged = 0;
+        /* Signaling messages are small and latency matters: no Nagle delay. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
+            close(fd);
+            continue;
+        }
+        trace("client %lu: connected", server.next_number);
+    }
+}
+
+/* Reads what the socket has and hands it to the connection's parser. */
+static void on_readable(struct client *c)
+{
+    ssize_t n;
+    if (buffer_reserve(&c->in, READ_CHUNK) < 0) {
+        client_kill(c, "out of memory");
+        return;
+    }
+    n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        client_kill(c, n == 0 ? "the peer closed" : strerror(errno));
+        return;
+    }
+    c->in.len += (size_t)n;
+    if (c->state == CONN_HTTP) {
+        http_on_input(c);
+    } else if (c->state == CONN_CLOSING) {
+        buffer_free(&c->in);   /* we are done talking: read and discard */
+    } else {
+        ws_on_input(c);
+    }
+}
+
+static void on_writable(struct client *c)
+{
+    client_flush(c);
+    if (c->state == CONN_HTTP && !client_has_output(c)) {
+        http_response_done(c);
+        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
+            http_on_input(c);   /* a pipelined request was waiting */
+        }
+    }
+}
+
+/* Deadlines of one client; returns its next one (0 for none). */
+static long long client_check_timers(struct client *c, long long now)
+{
+    if (c->state == CONN_HTTP && !client_has_output(c) && now >= c->deadline) {
+        if (buffer_used(&c->in) > 0) {
+            http_fail(c, 408);  /* part of a head, too slowly: slowloris */
+        } else {
+            client_kill(c, "idle");
+        }
+    } else if (c->state == CONN_CLOSING && now >= c->deadline) {
+        client_kill(c, "the peer did not close in time");
+    } else if (c->state == CONN_WS_SIO) {
+        eio_check_heartbeat(c, now);
+        return c->pong_due > 0 ? c->pong_due : c->ping_due;
+    }
+    if (c->state == CONN_HTTP && client_has_output(c)) {
+        return 0;
+    }
+    return c->state == CONN_HTTP || c->state == CONN_CLOSING ? c->deadline : 0;
+}
+
+/* Runs the timers that are due.  They are checked at most every
+ * TIMER_TICK_MS, so 10,000 idle clients cost little. */
+static void timers_run(long long now)
+{
+    long long next = now + 60000;
+    size_t i;
+    if (now < server.next_timer) {
+        return;
+    }
+    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
+        server.accept_paused_until = 0;
+        server.pfds[0].events = POLLIN;
+    }
+    if (server.accept_paused_until > 0) {
+        next = server.accept_paused_until;
+    }
+    for (i = 1; i < server.count; i++) {
+        long long due = client_check_timers(server.clients[i], now);
+        if (due > 0 && due < next) {
+            next = due;
+        }
+    }
+    server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
+}
+
+/* How long poll() may sleep: until the next timer. */
+static int poll_timeout(void)
+{
+    long long left = server.next_timer - now_ms();
+    if (left < 0) {
+        return 0;
+    }
+    return left > 60000 ? 60000 : (int)left;
+}
+
+static void server_loop(void)
+{
+    while (!stop_requested) {
+        size_t i;
+        size_t count = server.count;  /* clients accepted now wait for the next turn */
+        int ready = poll(server.pfds, (nfds_t)count, poll_timeout());
+        if (ready < 0 && errno != EINTR) {
+            die(1, "poll: %s", strerror(errno));
+        }
+        if (ready > 0 && (server.pfds[0].revents & POLLIN)) {
+            on_listen_ready();
+        }
+        for (i = 1; ready > 0 && i < count; i++) {
+            struct client *c = server.clients[i];
+            short revents = server.pfds[i].revents;
+            if (revents == 0 || c->state == CONN_DEAD) {
+                continue;
+            }
+            if (revents & (POLLIN | POLLHUP | POLLERR)) {
+                on_readable(c);
+            }
+            if ((revents & POLLOUT) && c->state != CONN_DEAD) {
+                on_writable(c);
+            }
+        }
+        timers_run(now_ms());
+        clients_flush_queued();
+        clients_reap();
     }
 }
 
@@ -2822,183 +3004,6 @@ static void eio_on_message(struct client *c, const char *data, size_t len)
          * server pings, so a "2" from a client breaks the protocol. */
         sio_fail(c, "unexpected Engine.IO packet type");
         break;
-    }
-}
-
-/* ======================================================================
- * The poll() loop
- *
- * One process, one thread.  poll() sleeps until a socket is ready or a
- * timer is due, then each ready socket gets one handler: the listening
- * socket accepts, a client reads or writes.  Handlers never block.
- * ====================================================================== */
-
-/* Out of file descriptors: stop polling the listening socket for a
- * moment instead of spinning on it.  New clients wait in the kernel's
- * backlog; the ones we have are served. */
-static void accept_pause(const char *why)
-{
-    if (!server.accept_pause_logged) {
-        fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
-        server.accept_pause_logged = 1;
-    }
-    server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
-    server.pfds[0].events = 0;
-    timer_schedule(server.accept_paused_until);
-}
-
-/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
- * that accepted clients can still be sent files. */
-static void on_listen_ready(void)
-{
-    int k;
-    for (k = 0; k < ACCEPT_BATCH; k++) {
-        int one = 1;
-        int fd;
-        if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
-            accept_pause("all file descriptors in use");
-            return;
-        }
-        fd = accept(server.listen_fd, NULL, NULL);
-        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-            accept_pause(strerror(errno));
-            return;
-        }
-        if (fd < 0) {
-            return;  /* EAGAIN: no more for now; ECONNABORTED and the like: gone */
-        }
-        server.accept_pause_logged = 0;
-        /* Signaling messages are small and latency matters: no Nagle delay. */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
-            close(fd);
-            continue;
-        }
-        trace("client %lu: connected", server.next_number);
-    }
-}
-
-/* Reads what the socket has and hands it to the connection's parser. */
-static void on_readable(struct client *c)
-{
-    ssize_t n;
-    if (buffer_reserve(&c->in, READ_CHUNK) < 0) {
-        client_kill(c, "out of memory");
-        return;
-    }
-    n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return;
-    }
-    if (n <= 0) {
-        client_kill(c, n == 0 ? "the peer closed" : strerror(errno));
-        return;
-    }
-    c->in.len += (size_t)n;
-    if (c->state == CONN_HTTP) {
-        http_on_input(c);
-    } else if (c->state == CONN_CLOSING) {
-        buffer_free(&c->in);   /* we are done talking: read and discard */
-    } else {
-        ws_on_input(c);
-    }
-}
-
-static void on_writable(struct client *c)
-{
-    client_flush(c);
-    if (c->state == CONN_HTTP && !client_has_output(c)) {
-        http_response_done(c);
-        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
-            http_on_input(c);   /* a pipelined request was waiting */
-        }
-    }
-}
-
-/* Deadlines of one client; returns its next one (0 for none). */
-static long long client_check_timers(struct client *c, long long now)
-{
-    if (c->state == CONN_HTTP && !client_has_output(c) && now >= c->deadline) {
-        if (buffer_used(&c->in) > 0) {
-            http_fail(c, 408);  /* part of a head, too slowly: slowloris */
-        } else {
-            client_kill(c, "idle");
-        }
-    } else if (c->state == CONN_CLOSING && now >= c->deadline) {
-        client_kill(c, "the peer did not close in time");
-    } else if (c->state == CONN_WS_SIO) {
-        eio_check_heartbeat(c, now);
-        return c->pong_due > 0 ? c->pong_due : c->ping_due;
-    }
-    if (c->state == CONN_HTTP && client_has_output(c)) {
-        return 0;
-    }
-    return c->state == CONN_HTTP || c->state == CONN_CLOSING ? c->deadline : 0;
-}
-
-/* Runs the timers that are due.  They are checked at most every
- * TIMER_TICK_MS, so 10,000 idle clients cost little. */
-static void timers_run(long long now)
-{
-    long long next = now + 60000;
-    size_t i;
-    if (now < server.next_timer) {
-        return;
-    }
-    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
-        server.accept_paused_until = 0;
-        server.pfds[0].events = POLLIN;
-    }
-    if (server.accept_paused_until > 0) {
-        next = server.accept_paused_until;
-    }
-    for (i = 1; i < server.count; i++) {
-        long long due = client_check_timers(server.clients[i], now);
-        if (due > 0 && due < next) {
-            next = due;
-        }
-    }
-    server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
-}
-
-/* How long poll() may sleep: until the next timer. */
-static int poll_timeout(void)
-{
-    long long left = server.next_timer - now_ms();
-    if (left < 0) {
-        return 0;
-    }
-    return left > 60000 ? 60000 : (int)left;
-}
-
-static void server_loop(void)
-{
-    while (!stop_requested) {
-        size_t i;
-        size_t count = server.count;  /* clients accepted now wait for the next turn */
-        int ready = poll(server.pfds, (nfds_t)count, poll_timeout());
-        if (ready < 0 && errno != EINTR) {
-            die(1, "poll: %s", strerror(errno));
-        }
-        if (ready > 0 && (server.pfds[0].revents & POLLIN)) {
-            on_listen_ready();
-        }
-        for (i = 1; ready > 0 && i < count; i++) {
-            struct client *c = server.clients[i];
-            short revents = server.pfds[i].revents;
-            if (revents == 0 || c->state == CONN_DEAD) {
-                continue;
-            }
-            if (revents & (POLLIN | POLLHUP | POLLERR)) {
-                on_readable(c);
-            }
-            if ((revents & POLLOUT) && c->state != CONN_DEAD) {
-                on_writable(c);
-            }
-        }
-        timers_run(now_ms());
-        clients_flush_queued();
-        clients_reap();
     }
 }
 
