@@ -1847,6 +1847,39 @@ static int endpoint_ready(int port)
     return check(ok, "the Socket.IO endpoint answers with an open packet (else the suite stops here)");
 }
 
+/* Spec "Limits and failure": a client whose output queue passes 4 MiB (it
+ * stopped reading) is disconnected, and nobody else waits for it.  b never
+ * reads while a relays 24 messages of 1,000,000 bytes to it: a is still
+ * answered, b's connection ends, and its place in the room is free. */
+static void test_stalled_reader_dropped(void)
+{
+    char ida[21], idb[21], idc[21];
+    int a, b, c, i;
+    unsigned char *msg = message_of_size(1000000);
+    unsigned char *frame = NULL;
+    size_t flen = 0;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    if (pair("stalled-reader", &a, ida, &b, idb)) {
+        frame = build_frame(0x81, msg, 1000000, &flen);
+        for (i = 0; i < 24; i++) {
+            send_all(a, frame, flen);
+        }
+        check(sync_ack(a, &s), "the sender is still answered while its room-mate does not read");
+        check(ended_within(b, ms(5000)), "the client that stopped reading is disconnected");
+        c = client(idc);
+        if (c >= 0) {
+            check(join_room(c, idc, a, "stalled-reader"), "its place in the room is free again");
+        }
+        close_fd(c);
+    }
+    seen_free(&s);
+    free(frame);
+    free(msg);
+    close_fd(a);
+    close_fd(b);
+}
+
 int main(void)
 {
     struct server s, hb;
@@ -1880,6 +1913,7 @@ int main(void)
         test_binary_frame_1003();
         test_oversized_message_1009();
         test_max_payload_relayed();
+        test_stalled_reader_dropped();
         test_malformed_spares_roommate();
 
         test_create_empty_room();
