@@ -747,13 +747,19 @@ static void server_loop(void)
         if (ready < 0 && errno != EINTR) {
             die(1, "poll: %s", strerror(errno));
         }
-        if (ready > 0 && (server.pfds[0].revents & POLLIN)) {
+        if (ready > 0 && server.pfds[0].revents != 0) {
+            ready--;
             on_listen_ready();
         }
+        /* `ready` counts the sockets with news: stop once all are seen. */
         for (i = 1; ready > 0 && i < count; i++) {
             struct client *c = server.clients[i];
             short revents = server.pfds[i].revents;
-            if (revents == 0 || c->state == CONN_DEAD) {
+            if (revents == 0) {
+                continue;
+            }
+            ready--;
+            if (c->state == CONN_DEAD) {
                 continue;
             }
             if (revents & (POLLIN | POLLHUP | POLLERR)) {
