@@ -7,7 +7,7 @@ CFLAGS ?= -std=c99 -Wall -Wextra -pedantic -O2
 DEBUGFLAGS = -std=c99 -Wall -Wextra -pedantic -O0 -g3
 SANFLAGS = -std=c99 -Wall -Wextra -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all run test test-large sanitize valgrind warnings debug interop clean
+.PHONY: all run test test-large sanitize valgrind warnings fuzz debug interop clean
 
 all: signal
 
@@ -34,6 +34,10 @@ sanitize:
 # The integration suites with the server under valgrind's memcheck.
 valgrind: debug
 	CC="$(CC)" SIGNAL_BIN=tests/valgrind-signal.sh T_SLOW=1 sh tests/run.sh integration
+
+# libFuzzer on the parsers for FUZZ_SECONDS (default 60); needs clang.
+fuzz:
+	sh tests/fuzz.sh
 
 # Zero warnings on both compilers, with the strict flags.
 warnings:
