@@ -515,29 +515,37 @@ static void client_close_gracefully(struct client *c)
     client_flush(c);
 }
 
+/* Doubles the poll set and the arrays that run beside it.  Returns 0, or
+ * -1 if out of memory (the old arrays stay valid either way). */
+static int server_grow(void)
+{
+    size_t cap = server.cap * 2;
+    struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
+    struct client **clients;
+    if (pfds == NULL) {
+        return -1;
+    }
+    server.pfds = pfds;
+    clients = realloc(server.clients, cap * sizeof *clients);
+    if (clients == NULL) {
+        return -1;
+    }
+    server.clients = clients;
+    clients = realloc(server.flush_list, cap * sizeof *clients);
+    if (clients == NULL) {
+        return -1;
+    }
+    server.flush_list = clients;
+    server.cap = cap;
+    return 0;
+}
+
 /* Adds a connection to the poll set; the arrays grow as clients come. */
 static struct client *client_new(int fd)
 {
     struct client *c;
-    if (server.count == server.cap) {
-        size_t cap = server.cap * 2;
-        struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
-        struct client **clients;
-        if (pfds == NULL) {
-            return NULL;
-        }
-        server.pfds = pfds;
-        clients = realloc(server.clients, cap * sizeof *clients);
-        if (clients == NULL) {
-            return NULL;
-        }
-        server.clients = clients;
-        clients = realloc(server.flush_list, cap * sizeof *clients);
-        if (clients == NULL) {
-            return NULL;
-        }
-        server.flush_list = clients;
-        server.cap = cap;
+    if (server.count == server.cap && server_grow() < 0) {
+        return NULL;
     }
     c = calloc(1, sizeof *c);
     if (c == NULL) {
