@@ -27,7 +27,7 @@
  * namespaces other than "/".
  */
 
-#define _XOPEN_SOURCE 700   /* POSIX.1-2008 with XSI: realpath, strdup */
+#define _XOPEN_SOURCE 700   /* POSIX.1-2008 with XSI: realpath */
 #define _DEFAULT_SOURCE     /* glibc, musl: getifaddrs */
 #define _DARWIN_C_SOURCE    /* macOS: the same, with _XOPEN_SOURCE defined */
 
@@ -690,25 +690,33 @@ static void on_writable(struct client *c)
     }
 }
 
-/* Deadlines of one client; returns its next one (0 for none). */
+/* Deadlines of one client; returns its next one (0 for none).  A client
+ * whose deadline passes here may move on (408, then CLOSING): the deadline
+ * returned is its new one, since timers_run() sets the next wake-up from
+ * what these calls return. */
 static long long client_check_timers(struct client *c, long long now)
 {
-    if (c->state == CONN_HTTP && !client_has_output(c) && now >= c->deadline) {
-        if (buffer_used(&c->in) > 0) {
-            http_fail(c, 408);  /* part of a head, too slowly: slowloris */
-        } else {
-            client_kill(c, "idle");
-        }
-    } else if (c->state == CONN_CLOSING && now >= c->deadline) {
-        client_kill(c, "the peer did not close in time");
-    } else if (c->state == CONN_WS_SIO) {
+    if (c->state == CONN_WS_SIO) {
         eio_check_heartbeat(c, now);
         return c->pong_due > 0 ? c->pong_due : c->ping_due;
     }
     if (c->state == CONN_HTTP && client_has_output(c)) {
+        return 0;   /* the head's clock starts again after the response */
+    }
+    if (c->state != CONN_HTTP && c->state != CONN_CLOSING) {
         return 0;
     }
-    return c->state == CONN_HTTP || c->state == CONN_CLOSING ? c->deadline : 0;
+    if (now < c->deadline) {
+        return c->deadline;
+    }
+    if (c->state == CONN_CLOSING) {
+        client_kill(c, "the peer did not close in time");
+    } else if (buffer_used(&c->in) > 0) {
+        http_fail(c, 408);  /* part of a head, too slowly: slowloris */
+    } else {
+        client_kill(c, "idle");
+    }
+    return c->state == CONN_CLOSING ? c->deadline : 0;
 }
 
 /* Runs the timers that are due.  They are checked at most every
