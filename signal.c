@@ -66,6 +66,7 @@
 #define HTTP_HEAD_MAX        8192          /* request line + headers, bytes */
 #define HTTP_HEAD_TIMEOUT_MS 10000         /* to deliver one complete head */
 #define LINGER_TIMEOUT_MS    1000          /* after our last byte, wait this long for the peer to close */
+#define SEND_TIMEOUT_MS      20000         /* queued output that makes no progress this long: close */
 #define READ_CHUNK           16384         /* bytes asked of one read() */
 #define BUFFER_KEEP          65536         /* a buffer larger than this shrinks when mostly consumed */
 #define FILE_CHUNK           65536         /* bytes of a file queued at a time */
@@ -74,6 +75,8 @@
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
+#define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
+#define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 
 #define WS_ECHO_MAX          (16 * 1024 * 1024) /* largest message on /echo */
 #define WS_CONTROL_MAX       125           /* RFC 6455 §5.5 */
@@ -139,6 +142,8 @@ struct client {
     int flush_queued;           /* in server.flush_list for this turn */
     int write_shut;             /* CLOSING: shutdown(SHUT_WR) done */
     long long deadline;         /* HTTP: head due; CLOSING: give up; 0 = none */
+    long long send_due;         /* output queued: close if no write progress by then */
+    size_t head_scanned;        /* HTTP: bytes of c->in known to hold no complete head */
     /* WebSocket */
     struct buffer msg;          /* fragments of a message in progress */
     int msg_opcode;             /* its opcode (1 text, 2 binary), 0 = none */
@@ -148,6 +153,7 @@ struct client {
     char sio_id[ID_LEN + 1];    /* Socket.IO socket id, "" until CONNECT */
     long long ping_due;         /* when to send the next ping, 0 = waiting for pong */
     long long pong_due;         /* when a missing pong closes us, 0 = not waiting */
+                                /* (on /echo: WebSocket pings, answered by any frame) */
     struct room *room;          /* the room we are in, or NULL */
 };
 
@@ -155,6 +161,9 @@ struct room {
     char name[ROOM_NAME_MAX + 1];
     struct client *members[ROOM_SIZE];
     int count;
+    struct room *next;          /* the next room in the same hash bucket */
+    struct room *next_empty;    /* in server.empty_rooms, to be freed at the turn's end */
+    int empty_listed;
 };
 
 struct server {
@@ -183,9 +192,11 @@ struct server {
     int accept_pause_logged;    /* said so on stderr since the last accept */
     long fd_limit;              /* RLIMIT_NOFILE */
     size_t files_open;          /* static files being streamed */
-    struct room **rooms;
+    long long now;              /* the clock, read once per turn of the loop */
+    struct room **room_buckets; /* hash table: rooms by name */
+    size_t bucket_count;
     size_t room_count;
-    size_t room_cap;
+    struct room *empty_rooms;   /* left empty this turn: freed when it ends */
 };
 
 static struct server server;
@@ -199,10 +210,13 @@ static void http_on_input(struct client *c);
 static void http_response_done(struct client *c);
 static void http_fail(struct client *c, int status);
 static void file_serve(struct client *c, const char *path, int head_only);
-static void ws_upgrade(struct client *c, const struct http_request *req, const char *path);
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
+                       int head_only);
 static void ws_on_input(struct client *c);
-static void eio_check_heartbeat(struct client *c, long long now);
+static void ws_check_heartbeat(struct client *c, long long now);
+static void ws_heartbeat_answered(struct client *c);
 static void room_leave(struct client *c);
+static void rooms_reap(void);
 
 /* ======================================================================
  * Small helpers: time, logging, buffers
@@ -372,9 +386,18 @@ static void client_update_events(struct client *c)
     server.pfds[c->slot].events = events;
 }
 
-/* Marks a client closed.  It leaves its room at once (so nobody relays to
- * it and a newcomer can take its place); its memory goes at the end of the
- * loop's turn. */
+/* Marks a client closed.
+ *
+ * The design rule: a kill only marks; nothing is freed until the loop's
+ * turn ends.  Any send can kill its target (the OUT_MAX rule), and sends
+ * happen in the middle of handlers -- room_join_second tells the first
+ * peer "join", then goes on using the room and the newcomer.  So a killed
+ * client leaves its room at once (nobody relays to it, a newcomer can take
+ * its place) but its struct stays valid, and a room left empty stays valid
+ * too, until clients_reap() and rooms_reap() run after every handler of
+ * the turn has returned.  Code after a send may therefore use the client
+ * and its room freely: at worst it writes to a dead client, which is a
+ * no-op (client_queue), or puts it in a room, which clients_reap() undoes. */
 static void client_kill(struct client *c, const char *reason)
 {
     if (c->state == CONN_DEAD) {
@@ -385,6 +408,13 @@ static void client_kill(struct client *c, const char *reason)
     c->state = CONN_DEAD;
     server.pfds[c->slot].events = 0;
     server.dead++;
+}
+
+/* A failed allocation costs the one client that needed the memory. */
+static void client_out_of_memory(struct client *c)
+{
+    fprintf(stderr, "signal: client %lu: out of memory, closing it\n", c->number);
+    client_kill(c, "out of memory");
 }
 
 /* Lowers server.next_timer so that timers_run() looks at `when`. */
@@ -410,7 +440,11 @@ static void file_fill(struct client *c)
     if ((long long)want > c->file_left) {
         want = (size_t)c->file_left;
     }
-    if (want > 0 && buffer_reserve(&c->out, want) == 0) {
+    if (want > 0 && buffer_reserve(&c->out, want) < 0) {
+        client_out_of_memory(c);
+        return;
+    }
+    if (want > 0) {
         n = read(c->file_fd, c->out.data + c->out.len, want);
         if (n > 0) {
             c->out.len += (size_t)n;
@@ -449,15 +483,23 @@ static void client_flush(struct client *c)
             return;
         }
         buffer_consume(&c->out, (size_t)n);
+        c->send_due = server.now + SEND_TIMEOUT_MS;  /* progress: the clock restarts */
+    }
+    if (c->state == CONN_DEAD) {
+        return;
+    }
+    if (!client_has_output(c)) {
+        c->send_due = 0;
     }
     if (c->state == CONN_CLOSING && !client_has_output(c) && !c->write_shut) {
-        /* Our last byte is out: tell the peer with a FIN, then wait for its. */
+        /* Our last byte is out: tell the peer with a FIN, then wait for
+         * its -- the linger starts now, never while output is queued. */
         shutdown(c->fd, SHUT_WR);
         c->write_shut = 1;
+        c->deadline = server.now + LINGER_TIMEOUT_MS;
+        timer_schedule(c->deadline);
     }
-    if (c->state != CONN_DEAD) {
-        client_update_events(c);
-    }
+    client_update_events(c);
 }
 
 /* Queues bytes for the client.  A client that lets more than OUT_MAX pile
@@ -475,7 +517,14 @@ static void client_queue(struct client *c, const void *data, size_t n)
         return;
     }
     if (buffer_append(&c->out, data, n) < 0) {
-        client_kill(c, "out of memory");
+        client_out_of_memory(c);
+        return;
+    }
+    if (c->send_due == 0) {
+        /* The write-progress clock: a reader that takes nothing for
+         * SEND_TIMEOUT_MS is gone, whatever the protocol. */
+        c->send_due = server.now + SEND_TIMEOUT_MS;
+        timer_schedule(c->send_due);
     }
 }
 
@@ -509,8 +558,7 @@ static void client_close_gracefully(struct client *c)
         return;
     }
     c->state = CONN_CLOSING;
-    c->deadline = now_ms() + LINGER_TIMEOUT_MS;
-    timer_schedule(c->deadline);
+    c->deadline = 0;    /* set by client_flush once the last byte is out */
     buffer_free(&c->msg);
     client_flush(c);
 }
@@ -556,7 +604,7 @@ static struct client *client_new(int fd)
     c->state = CONN_HTTP;
     c->file_fd = -1;
     c->slot = server.count++;
-    c->deadline = now_ms() + HTTP_HEAD_TIMEOUT_MS;
+    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
     timer_schedule(c->deadline);
     server.clients[c->slot] = c;
     server.pfds[c->slot].fd = fd;
@@ -578,7 +626,8 @@ static void client_free(struct client *c)
 }
 
 /* Frees the clients killed during this turn; the last entry of the arrays
- * moves into each freed slot. */
+ * moves into each freed slot.  room_leave() again, because a handler may
+ * have put a client into a room after a send had killed it. */
 static void clients_reap(void)
 {
     size_t i = server.count;
@@ -589,6 +638,7 @@ static void clients_reap(void)
         if (c->state != CONN_DEAD) {
             continue;
         }
+        room_leave(c);
         server.count--;
         if (i != server.count) {
             server.clients[i] = server.clients[server.count];
@@ -608,16 +658,17 @@ static void clients_reap(void)
  * socket accepts, a client reads or writes.  Handlers never block.
  * ====================================================================== */
 
-/* Out of file descriptors: stop polling the listening socket for a
- * moment instead of spinning on it.  New clients wait in the kernel's
- * backlog; the ones we have are served. */
+/* Out of file descriptors, or accept() failing for any lasting reason:
+ * stop polling the listening socket for a moment instead of spinning on
+ * it.  New clients wait in the kernel's backlog; the ones we have are
+ * served. */
 static void accept_pause(const char *why)
 {
     if (!server.accept_pause_logged) {
         fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
         server.accept_pause_logged = 1;
     }
-    server.accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+    server.accept_paused_until = server.now + ACCEPT_PAUSE_MS;
     server.pfds[0].events = 0;
     timer_schedule(server.accept_paused_until);
 }
@@ -635,17 +686,23 @@ static void on_listen_ready(void)
             return;
         }
         fd = accept(server.listen_fd, NULL, NULL);
-        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-            accept_pause(strerror(errno));
-            return;
+        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;     /* no more for now */
+        }
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+            continue;   /* that one gave up while waiting: take the next */
         }
         if (fd < 0) {
-            return;  /* EAGAIN: no more for now; ECONNABORTED and the like: gone */
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would
+             * spin at 100 % CPU, since the listening socket stays ready. */
+            accept_pause(strerror(errno));
+            return;
         }
         server.accept_pause_logged = 0;
         /* Signaling messages are small and latency matters: no Nagle delay. */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
+            fprintf(stderr, "signal: cannot take a new client: %s\n", strerror(errno));
             close(fd);
             continue;
         }
@@ -658,7 +715,7 @@ static void on_readable(struct client *c)
 {
     ssize_t n;
     if (buffer_reserve(&c->in, READ_CHUNK) < 0) {
-        client_kill(c, "out of memory");
+        client_out_of_memory(c);
         return;
     }
     n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
@@ -690,25 +747,18 @@ static void on_writable(struct client *c)
     }
 }
 
-/* Deadlines of one client; returns its next one (0 for none).  A client
- * whose deadline passes here may move on (408, then CLOSING): the deadline
- * returned is its new one, since timers_run() sets the next wake-up from
- * what these calls return. */
-static long long client_check_timers(struct client *c, long long now)
+/* The earlier of two deadlines, where 0 means "none". */
+static long long deadline_min(long long a, long long b)
 {
-    if (c->state == CONN_WS_SIO) {
-        eio_check_heartbeat(c, now);
-        return c->pong_due > 0 ? c->pong_due : c->ping_due;
+    if (a == 0 || (b != 0 && b < a)) {
+        return b;
     }
-    if (c->state == CONN_HTTP && client_has_output(c)) {
-        return 0;   /* the head's clock starts again after the response */
-    }
-    if (c->state != CONN_HTTP && c->state != CONN_CLOSING) {
-        return 0;
-    }
-    if (now < c->deadline) {
-        return c->deadline;
-    }
+    return a;
+}
+
+/* An HTTP or CLOSING client's deadline has passed. */
+static void client_deadline_passed(struct client *c)
+{
     if (c->state == CONN_CLOSING) {
         client_kill(c, "the peer did not close in time");
     } else if (buffer_used(&c->in) > 0) {
@@ -716,14 +766,39 @@ static long long client_check_timers(struct client *c, long long now)
     } else {
         client_kill(c, "idle");
     }
-    return c->state == CONN_CLOSING ? c->deadline : 0;
+}
+
+/* Runs one client's timers that are due, and returns its next deadline
+ * (0 for none): timers_run() sets the next wake-up from these, so a
+ * client that moves on here (408, then CLOSING) reports its new one. */
+static long long client_check_timers(struct client *c, long long now)
+{
+    if (c->send_due > 0 && now >= c->send_due) {
+        client_kill(c, "no write progress: the peer stopped reading");
+        return 0;
+    }
+    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO) {
+        ws_check_heartbeat(c, now);
+    } else if (c->state == CONN_HTTP && client_has_output(c)) {
+        /* the head's clock starts again after the response */
+    } else if (c->deadline > 0 && now >= c->deadline) {
+        client_deadline_passed(c);
+    }
+    if (c->state == CONN_DEAD) {
+        return 0;
+    }
+    if (c->state == CONN_HTTP && client_has_output(c)) {
+        return c->send_due;
+    }
+    return deadline_min(deadline_min(c->send_due, c->deadline),
+                        deadline_min(c->ping_due, c->pong_due));
 }
 
 /* Runs the timers that are due.  They are checked at most every
  * TIMER_TICK_MS, so 10,000 idle clients cost little. */
 static void timers_run(long long now)
 {
-    long long next = now + 60000;
+    long long next = now + TIMER_IDLE_MS;
     size_t i;
     if (now < server.next_timer) {
         return;
@@ -751,7 +826,7 @@ static int poll_timeout(void)
     if (left < 0) {
         return 0;
     }
-    return left > 60000 ? 60000 : (int)left;
+    return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
 }
 
 static void server_loop(void)
@@ -763,6 +838,7 @@ static void server_loop(void)
         if (ready < 0 && errno != EINTR) {
             die(1, "poll: %s", strerror(errno));
         }
+        server.now = now_ms();
         if (ready > 0 && server.pfds[0].revents != 0) {
             ready--;
             on_listen_ready();
@@ -785,9 +861,10 @@ static void server_loop(void)
                 on_writable(c);
             }
         }
-        timers_run(now_ms());
+        timers_run(server.now);
         clients_flush_queued();
         clients_reap();
+        rooms_reap();
     }
 }
 
@@ -1288,7 +1365,7 @@ static void http_handle_request(struct client *c, const struct http_request *req
     } else if (http_decode_path(req->target.p, req->target.n, path, sizeof path) < 0) {
         http_send_error(c, 400, head_only);
     } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/socket.io/") == 0) {
-        ws_upgrade(c, req, path);
+        ws_upgrade(c, req, path, head_only);
     } else if (req->has_upgrade) {
         http_send_error(c, 404, head_only);  /* only two paths speak WebSocket */
     } else {
@@ -1303,9 +1380,27 @@ static void http_response_done(struct client *c)
         client_close_gracefully(c);
         return;
     }
-    c->deadline = now_ms() + HTTP_HEAD_TIMEOUT_MS;
+    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
     timer_schedule(c->deadline);
     client_update_events(c);
+}
+
+/* Is a whole head (or HTTP_HEAD_MAX bytes) in c->in yet?  Each call scans
+ * only the bytes that came since the last one -- less two, since the empty
+ * line may straddle reads -- so a head sent a byte at a time costs linear
+ * time, not quadratic. */
+static int http_head_ready(struct client *c)
+{
+    size_t used = buffer_used(&c->in);
+    size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
+    if (used >= HTTP_HEAD_MAX) {
+        return 1;
+    }
+    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) {
+        return 1;
+    }
+    c->head_scanned = used;
+    return 0;
 }
 
 /* New bytes on an HTTP connection: answer every complete head, in order
@@ -1314,7 +1409,12 @@ static void http_on_input(struct client *c)
 {
     while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
         struct http_request req;
-        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        int n;
+        if (!http_head_ready(c)) {
+            return;
+        }
+        n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        c->head_scanned = 0;
         if (n == 0) {
             return;
         }
@@ -1409,8 +1509,11 @@ static int file_open(const char *path, struct stat *st)
         trace("refused %s: it resolves outside the root", joined);
         return -1;
     }
-    /* O_NONBLOCK: opening a FIFO must not stall the server. */
-    fd = open(real, O_RDONLY | O_NONBLOCK);
+    /* O_NONBLOCK: opening a FIFO must not stall the server.  O_NOFOLLOW:
+     * a file swapped for a symbolic link since realpath() looked is not
+     * followed (ELOOP, so 404).  What remains is a folder on the path
+     * swapped for a link in that moment: see the README. */
+    fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
         return errno == EMFILE || errno == ENFILE ? -2 : -1;
     }
@@ -1676,7 +1779,7 @@ static int ws_handshake_valid(const struct http_request *req)
 
 /* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
  * the reference server sends).  Returns 0 if the query is fine. */
-static int eio_check_query(struct client *c, const struct http_request *req)
+static int eio_check_query(struct client *c, const struct http_request *req, int head_only)
 {
     struct slice v;
     const char *error = NULL;
@@ -1690,7 +1793,7 @@ static int eio_check_query(struct client *c, const struct http_request *req)
     if (error == NULL) {
         return 0;
     }
-    http_send(c, 400, "application/json", error, "", 0);
+    http_send(c, 400, "application/json", error, "", head_only);
     return -1;
 }
 
@@ -1698,17 +1801,18 @@ static void eio_open(struct client *c);
 
 /* A request for /echo or /socket.io/: check it, answer 101, and switch the
  * connection over to frames. */
-static void ws_upgrade(struct client *c, const struct http_request *req, const char *path)
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
+                       int head_only)
 {
     char accept[29];
     char response[256];
     int n;
     int sio = strcmp(path, "/socket.io/") == 0;
-    if (sio && eio_check_query(c, req) < 0) {
+    if (sio && eio_check_query(c, req, head_only) < 0) {
         return;
     }
     if (!ws_handshake_valid(req)) {
-        http_send_error(c, 400, 0);
+        http_send_error(c, 400, head_only);   /* HEAD lands here: it cannot upgrade */
         return;
     }
     if (req->ws_version.n != 2 || memcmp(req->ws_version.p, "13", 2) != 0) {
@@ -1731,6 +1835,8 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
     trace("client %lu: http -> websocket (%s)", c->number, path);
     if (sio) {
         eio_open(c);
+    } else {
+        ws_heartbeat_answered(c);
     }
     client_flush(c);
 }
@@ -1849,7 +1955,8 @@ static int ws_opcode_known(int opcode)
 
 /* Parses one client frame.  Returns its whole size once it is all in buf,
  * 0 while more bytes are needed, -1 when bad -- as soon as the header
- * shows it, with f->error the close code to send. */
+ * shows it, with f->error the close code to send.  max_payload bounds a
+ * data frame: what is left of the message limit after earlier fragments. */
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
                            struct ws_frame *f)
 {
@@ -1896,7 +2003,7 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
         }
         h = 10;
     }
-    if (n > max_payload) {
+    if (f->opcode < WS_CLOSE && n > max_payload) {
         f->error = 1009;    /* §7.4.1: message too big */
         return -1;
     }
@@ -2053,10 +2160,16 @@ static void ws_on_message(struct client *c, int opcode, const unsigned char *dat
     }
 }
 
+/* The largest message this endpoint takes (1009 beyond it). */
+static size_t ws_message_max(const struct client *c)
+{
+    return c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+}
+
 /* Text and binary frames, whole or in fragments (§5.4). */
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
 {
-    size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+    size_t max = ws_message_max(c);
     if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
         ws_fail(c, 1002, "continuation frame with no message to continue");
         return;
@@ -2087,7 +2200,7 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
         return;
     }
     if (buffer_append(&c->msg, p, f->payload_len) < 0) {
-        client_kill(c, "out of memory");
+        client_out_of_memory(c);
         return;
     }
     if (f->fin) {
@@ -2101,6 +2214,9 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
 {
     ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
+    if (c->state == CONN_WS_ECHO) {
+        ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
+    }
     if (f->opcode == WS_PING) {
         ws_send(c, WS_PONG, p, f->payload_len, NULL, 0);  /* §5.5.2 */
     } else if (f->opcode == WS_PONG) {
@@ -2119,7 +2235,9 @@ static void ws_on_input(struct client *c)
     while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
         struct ws_frame f;
         unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
-        size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+        /* The limit is per message: fragments already held count too, so
+         * the frame that would pass it fails as soon as its header is in. */
+        size_t max = ws_message_max(c) - buffer_used(&c->msg);
         long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
         if (n == 0) {
             break;
@@ -2152,7 +2270,9 @@ static void ws_on_input(struct client *c)
  * ====================================================================== */
 
 /* 20 characters of URL-safe base64 from 15 random bytes (120 bits), as
- * socket.io's ids look. */
+ * socket.io's ids look.  120 random bits make a repeat among even a
+ * million live clients a 1-in-10^24 event, so no scan of the other
+ * clients' ids is made: that scan would cost more with every client. */
 static void id_generate(char out[ID_LEN + 1])
 {
     unsigned char bytes[15];
@@ -2170,30 +2290,6 @@ static void id_generate(char out[ID_LEN + 1])
     }
 }
 
-/* Is this id already used by a live client (as a sid or a socket id)? */
-static int id_taken(const char *id)
-{
-    size_t i;
-    for (i = 1; i < server.count; i++) {
-        const struct client *c = server.clients[i];
-        if (strcmp(c->sid, id) == 0 || strcmp(c->sio_id, id) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* A fresh id, unique among live clients.  With 120 random bits a repeat
- * is all but impossible, but the check is cheap and makes it certain. */
-static void id_new(char out[ID_LEN + 1])
-{
-    char id[ID_LEN + 1];
-    do {
-        id_generate(id);
-    } while (id_taken(id));
-    memcpy(out, id, sizeof id);
-}
-
 /* Sends one Engine.IO packet: its prefix (type and more) and a body. */
 static void eio_send(struct client *c, const char *prefix, const char *body, size_t body_len)
 {
@@ -2204,36 +2300,42 @@ static void eio_send(struct client *c, const char *prefix, const char *body, siz
 static void eio_open(struct client *c)
 {
     char open[256];
-    id_new(c->sid);
+    id_generate(c->sid);
     snprintf(open, sizeof open,
              "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
              "\"pingTimeout\":%d,\"maxPayload\":%d}",
              c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
     eio_send(c, open, NULL, 0);
-    c->ping_due = now_ms() + server.ping_interval;
+    ws_heartbeat_answered(c);
+}
+
+/* The peer answered (a "3" on Socket.IO, any frame on /echo): next ping
+ * in pingInterval.  Also starts the heartbeat of a new WebSocket. */
+static void ws_heartbeat_answered(struct client *c)
+{
     c->pong_due = 0;
+    c->ping_due = server.now + server.ping_interval;
     timer_schedule(c->ping_due);
 }
 
-/* The heartbeat, called by the timers: ping when due; no pong in time
- * means the client is gone. */
-static void eio_check_heartbeat(struct client *c, long long now)
+/* The heartbeat, called by the timers: ping when due; no answer within
+ * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
+ * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
+ * browser answers by itself. */
+static void ws_check_heartbeat(struct client *c, long long now)
 {
     if (c->pong_due > 0 && now >= c->pong_due) {
         client_kill(c, "ping timeout");
     } else if (c->ping_due > 0 && now >= c->ping_due) {
-        eio_send(c, "2", NULL, 0);
+        if (c->state == CONN_WS_SIO) {
+            eio_send(c, "2", NULL, 0);
+        } else {
+            ws_send(c, WS_PING, NULL, 0, NULL, 0);
+        }
         c->ping_due = 0;
         c->pong_due = now + server.ping_timeout;
         timer_schedule(c->pong_due);
     }
-}
-
-static void eio_on_pong(struct client *c)
-{
-    c->pong_due = 0;
-    c->ping_due = now_ms() + server.ping_interval;
-    timer_schedule(c->ping_due);
 }
 
 /* ======================================================================
@@ -2737,35 +2839,77 @@ static void sio_log(struct client *c, const char *fmt, ...)
  * the server) and relay "message" only inside the room.
  * ====================================================================== */
 
+/* FNV-1a, a small and good-enough string hash: which bucket of a table
+ * of `buckets` (a power of two) holds the room with this name. */
+static size_t room_hash(const char *name, size_t buckets)
+{
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; name[i] != '\0'; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 16777619u;
+    }
+    return h & (buckets - 1);
+}
+
+/* Looks the name up in its bucket only: the cost does not grow with the
+ * number of rooms. */
 static struct room *room_find(const char *name)
 {
-    size_t i;
-    for (i = 0; i < server.room_count; i++) {
-        if (strcmp(server.rooms[i]->name, name) == 0) {
-            return server.rooms[i];
+    struct room *r;
+    if (server.bucket_count == 0) {
+        return NULL;
+    }
+    for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
+        if (strcmp(r->name, name) == 0) {
+            return r;
         }
     }
     return NULL;
 }
 
+/* Doubles the table when rooms outnumber buckets, so chains stay short.
+ * Returns 0, or -1 if out of memory (the old table stays usable). */
+static int room_table_grow(void)
+{
+    size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
+    struct room **buckets = calloc(count, sizeof *buckets);
+    size_t i;
+    if (buckets == NULL) {
+        return -1;
+    }
+    for (i = 0; i < server.bucket_count; i++) {
+        while (server.room_buckets[i] != NULL) {
+            struct room *r = server.room_buckets[i];
+            size_t h = room_hash(r->name, count);
+            server.room_buckets[i] = r->next;
+            r->next = buckets[h];
+            buckets[h] = r;
+        }
+    }
+    free(server.room_buckets);
+    server.room_buckets = buckets;
+    server.bucket_count = count;
+    return 0;
+}
+
 static struct room *room_create(const char *name)
 {
     struct room *r;
-    if (server.room_count == server.room_cap) {
-        size_t cap = server.room_cap ? server.room_cap * 2 : 16;
-        struct room **rooms = realloc(server.rooms, cap * sizeof *rooms);
-        if (rooms == NULL) {
-            return NULL;
-        }
-        server.rooms = rooms;
-        server.room_cap = cap;
+    size_t h;
+    if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
+        server.bucket_count == 0) {
+        return NULL;
     }
     r = calloc(1, sizeof *r);
     if (r == NULL) {
         return NULL;
     }
     strcpy(r->name, name);
-    server.rooms[server.room_count++] = r;
+    h = room_hash(name, server.bucket_count);
+    r->next = server.room_buckets[h];
+    server.room_buckets[h] = r;
+    server.room_count++;
     return r;
 }
 
@@ -2775,34 +2919,62 @@ static void room_join(struct room *r, struct client *c)
     c->room = r;
 }
 
-/* Takes the client out of its room; the last one out frees the room, so
- * its name can be created again.  Nothing is sent: the chapter's clients
- * expect nothing (they say 'bye' themselves). */
+/* Takes the client out of its room.  Nothing is sent: the chapter's
+ * clients expect nothing (they say 'bye' themselves).  A room left empty
+ * can be created again at once (room_create_or_join reuses it); its
+ * memory goes at the end of the turn, see client_kill. */
 static void room_leave(struct client *c)
 {
     struct room *r = c->room;
     int i;
-    size_t k;
     if (r == NULL) {
         return;
     }
     for (i = 0; i < r->count; i++) {
         if (r->members[i] == c) {
             r->members[i] = r->members[--r->count];
+            r->members[r->count] = NULL;
             break;
         }
     }
     c->room = NULL;
-    if (r->count > 0) {
-        return;
+    if (r->count == 0 && !r->empty_listed) {
+        r->empty_listed = 1;
+        r->next_empty = server.empty_rooms;
+        server.empty_rooms = r;
     }
-    for (k = 0; k < server.room_count; k++) {
-        if (server.rooms[k] == r) {
-            server.rooms[k] = server.rooms[--server.room_count];
-            break;
+}
+
+/* Takes a room out of its hash bucket. */
+static void room_unlink(struct room *r)
+{
+    size_t h = room_hash(r->name, server.bucket_count);
+    struct room *prev = NULL;
+    struct room *at = server.room_buckets[h];
+    while (at != r) {
+        prev = at;
+        at = at->next;
+    }
+    if (prev == NULL) {
+        server.room_buckets[h] = r->next;
+    } else {
+        prev->next = r->next;
+    }
+}
+
+/* The end of a turn: free the rooms that were left empty and stayed so. */
+static void rooms_reap(void)
+{
+    while (server.empty_rooms != NULL) {
+        struct room *r = server.empty_rooms;
+        server.empty_rooms = r->next_empty;
+        r->empty_listed = 0;
+        if (r->count == 0) {
+            room_unlink(r);
+            server.room_count--;
+            free(r);
         }
     }
-    free(r);
 }
 
 /* The room argument of 'create or join': a JSON string of 1 to
@@ -2862,9 +3034,11 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev)
     members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
     if (members == 0) {
-        r = room_create(name);
         if (r == NULL) {
-            client_kill(c, "out of memory");
+            r = room_create(name);   /* (an emptied room still here is reused) */
+        }
+        if (r == NULL) {
+            client_out_of_memory(c);
             return;
         }
         room_join(r, c);
@@ -2966,7 +3140,7 @@ static void sio_on_connect(struct client *c, const struct sio_packet *pk)
         return;
     }
     if (c->sio_id[0] == '\0') {
-        id_new(c->sio_id);
+        id_generate(c->sio_id);
     }
     snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
     eio_send(c, "40", body, strlen(body));
@@ -3014,7 +3188,7 @@ static void eio_on_message(struct client *c, const char *data, size_t len)
         ws_fail(c, 1000, "the client closed the session");
         break;
     case 3:
-        eio_on_pong(c);
+        ws_heartbeat_answered(c);
         break;
     case 4:
         sio_on_packet(c, &pk);
@@ -3200,7 +3374,8 @@ static void server_start(void)
     server.pfds[0].fd = server.listen_fd;
     server.pfds[0].events = POLLIN;
     server.count = 1;
-    server.next_timer = now_ms() + 60000;
+    server.now = now_ms();
+    server.next_timer = server.now + TIMER_IDLE_MS;
     signals_setup();
 }
 
@@ -3218,10 +3393,11 @@ static void server_stop(void)
         client_kill(server.clients[i], "server stopping");
     }
     clients_reap();
+    rooms_reap();
     free(server.pfds);
     free(server.clients);
     free(server.flush_list);
-    free(server.rooms);
+    free(server.room_buckets);
     close(server.listen_fd);
     close(server.random_fd);
 }
