@@ -7,7 +7,7 @@ CFLAGS ?= -std=c99 -Wall -Wextra -pedantic -O2
 DEBUGFLAGS = -std=c99 -Wall -Wextra -pedantic -O0 -g3
 SANFLAGS = -std=c99 -Wall -Wextra -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all run test test-large sanitize valgrind warnings fuzz debug interop clean
+.PHONY: all run test test-large sanitize valgrind warnings fuzz debug interop tour clean
 
 all: signal
 
@@ -51,6 +51,13 @@ debug:
 # Real clients: the official socket.io-client and headless Chromium.
 interop: signal
 	sh tests/interop/run.sh
+
+# README's gdb walk, run by gdb against a -O0 -g3 build (the flags of
+# `make debug`, in its own file) and checked step by step; needs gdb.
+tour:
+	mkdir -p tests/build/tour
+	$(CC) $(DEBUGFLAGS) -o tests/build/tour/signal signal.c
+	CC="$(CC)" SIGNAL_BIN=tests/build/tour/signal sh tests/tour/run.sh
 
 clean:
 	rm -rf signal signal-asan tests/build tests/interop/node_modules tests/interop/out

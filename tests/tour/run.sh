@@ -31,7 +31,8 @@
 # Sec-WebSocket-Accept on the wire).  The last line is "N passed, N failed".
 #
 # Environment: SIGNAL_BIN (default tests/build/tour/signal), CC, GDB
-# (default gdb), TOUR_TIMEOUT (seconds for gdb, default 60).
+# (default gdb), TOUR_TIMEOUT (seconds for gdb, default 60), TOUR_README
+# (the file to read the walk from, default README.md).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 show=0
@@ -44,6 +45,7 @@ CC=${CC:-cc}
 GDB=${GDB:-gdb}
 BIN=${SIGNAL_BIN:-tests/build/tour/signal}
 LIMIT=${TOUR_TIMEOUT:-60}
+README=${TOUR_README:-README.md}
 dir=tests/build/tour
 mkdir -p "$dir"
 
@@ -83,10 +85,10 @@ awk '
         next
     }
     steps { print "E\t" $0 }
-' README.md > "$dir/steps"
+' "$README" > "$dir/steps"
 nsteps=$(grep -c '^C' "$dir/steps")
 if [ "$nsteps" -eq 0 ]; then
-    die "no (gdb) steps between <!-- tour:begin --> and <!-- tour:end --> in README.md"
+    die "no (gdb) steps between <!-- tour:begin --> and <!-- tour:end --> in $README"
 fi
 
 "$CC" -std=c99 -Wall -Wextra -pedantic -g -o "$dir/client" tests/tour/client.c ||
