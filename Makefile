@@ -7,7 +7,7 @@ CFLAGS ?= -std=c99 -Wall -Wextra -pedantic -O2
 DEBUGFLAGS = -std=c99 -Wall -Wextra -pedantic -O0 -g3
 SANFLAGS = -std=c99 -Wall -Wextra -pedantic -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all run test test-large sanitize valgrind warnings fuzz debug interop tour clean
+.PHONY: all run test test-large sanitize valgrind warnings fuzz debug interop bench bench-quick tour clean
 
 all: signal
 
@@ -58,6 +58,16 @@ tour:
 	mkdir -p tests/build/tour
 	$(CC) $(DEBUGFLAGS) -o tests/build/tour/signal signal.c
 	CC="$(CC)" SIGNAL_BIN=tests/build/tour/signal sh tests/tour/run.sh
+
+# signal.c against the chapter's server on socket.io, one table (issue 10).
+# Needs node and `(cd tests/bench && npm ci)`; about 3 minutes.
+bench:
+	CC="$(CC)" sh tests/bench/run.sh
+
+# Every scenario, small (about a second each): CI runs it so the benchmark
+# cannot rot.  Fails only if a message is lost, duplicated or misdelivered.
+bench-quick:
+	CC="$(CC)" sh tests/bench/run.sh quick
 
 clean:
 	rm -rf signal signal-asan tests/build tests/interop/node_modules tests/interop/out
