@@ -27,8 +27,8 @@
 #   - runs of spaces and tabs (one space), trailing blanks
 # Value-history numbers ($1, $2...) are compared exactly.
 #
-# One check per step, plus one for the client (it checks the 101 and its
-# Sec-WebSocket-Accept on the wire).  The last line is "N passed, N failed".
+# One check per step, one that gdb got to the end and quit in time, one for
+# the client (it checks the 101 and its Sec-WebSocket-Accept on the wire).  The last line is "N passed, N failed".
 #
 # Environment: SIGNAL_BIN (default tests/build/tour/signal), CC, GDB
 # (default gdb), TOUR_TIMEOUT (seconds for gdb, default 60), TOUR_README
@@ -98,8 +98,11 @@ fi
 # server's arguments, then each step after a marker line.  Run without
 # -batch, the commands count as typed (gdb says "Continuing." and "Run till
 # exit from ..." as it does for you); stdin is /dev/null.
+# (debuginfod and styles off: no question, no colours; an older gdb without
+# them prints an error before the first step, which is not compared.)
 set -- -nx -q -iex 'set width 0' -iex 'set height 0' -iex 'set confirm off' \
-    -iex 'set pagination off' \
+    -iex 'set pagination off' -iex 'set debuginfod enabled off' \
+    -iex 'set style enabled off' \
     -ex "set args -p 0 -v 2>$dir/trace.log"
 i=0
 while IFS= read -r line; do
@@ -112,7 +115,9 @@ while IFS= read -r line; do
 done < "$dir/steps"
 set -- "$@" -ex 'echo @@tour-end@@\n' -ex 'kill' -ex 'quit'
 
-rm -f "$dir/gdb.out" "$dir/trace.log" "$dir/client.log"
+rm -f "$dir/gdb.out" "$dir/trace.log" "$dir/client.log" "$dir/timed-out"
+LC_ALL=C
+export LC_ALL
 if command -v timeout >/dev/null 2>&1; then
     timeout -k 5 "$LIMIT" "$GDB" "$@" "$BIN" < /dev/null > "$dir/gdb.out" 2>&1 &
     gdb_pid=$!
@@ -120,7 +125,7 @@ if command -v timeout >/dev/null 2>&1; then
 else
     "$GDB" "$@" "$BIN" < /dev/null > "$dir/gdb.out" 2>&1 &
     gdb_pid=$!
-    ( sleep "$LIMIT"; kill "$gdb_pid" ) > /dev/null 2>&1 &
+    ( sleep "$LIMIT"; : > "$dir/timed-out"; kill "$gdb_pid" ) > /dev/null 2>&1 &
     dog=$!
 fi
 
@@ -128,7 +133,7 @@ fi
 port=
 tries=0
 while [ -z "$port" ] && [ "$tries" -lt 300 ] && kill -0 "$gdb_pid" 2>/dev/null; do
-    port=$(sed -n 's|^signal: listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/.*|\1|p' "$dir/gdb.out")
+    port=$(sed -n 's|^signal: listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/.*|\1|p' "$dir/gdb.out" 2>/dev/null)
     [ -n "$port" ] || sleep 0.1
     tries=$((tries + 1))
 done
@@ -144,7 +149,10 @@ else
 fi
 wait "$gdb_pid"
 gdb_status=$?
-[ -n "$dog" ] && kill "$dog" 2>/dev/null
+if [ -n "$dog" ]; then
+    kill "$dog" 2>/dev/null
+    [ -f "$dir/timed-out" ] && gdb_status=124    # as timeout(1) says it
+fi
 
 if [ "$show" -eq 1 ]; then
     awk -v steps="$dir/steps" '
@@ -173,7 +181,7 @@ fi
 # Compare step by step.  The awk prints one line per step and, for a step
 # that differs, its normalized expected (-) and actual (+) lines.
 awk -v steps="$dir/steps" -v client_ok="$client_ok" -v client_log="$dir/client.log" \
-    -v gdb_status="$gdb_status" '
+    -v gdb_status="$gdb_status" -v limit="$LIMIT" '
     function norm(s, frame) {
         frame = (s ~ / at [^ ]+:[0-9]+$/ && s ~ /\(/)
         if (frame)
@@ -227,6 +235,14 @@ awk -v steps="$dir/steps" -v client_ok="$client_ok" -v client_log="$dir/client.l
             print "FAIL  " cmd[s] (seen[s] ? "" : "   (gdb never got to this step)")
             for (i = 1; i <= ne; i++) print "      - " e[i]
             for (j = 1; j <= na; j++) print "      + " a[j]
+        }
+        if (gdb_status == 0) {
+            passed++
+            print "ok    gdb ran the walk to its end and quit"
+        } else {
+            failed++
+            print "FAIL  gdb exited with status " gdb_status \
+                (gdb_status == 124 ? " (killed after " limit " s)" : "")
         }
         if (client_ok) {
             passed++
