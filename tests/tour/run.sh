@@ -28,7 +28,11 @@
 # Value-history numbers ($1, $2...) are compared exactly.
 #
 # One check per step, one that gdb got to the end and quit in time, one for
-# the client (it checks the 101 and its Sec-WebSocket-Accept on the wire).  The last line is "N passed, N failed".
+# the client (it checks the 101 and its Sec-WebSocket-Accept on the wire).
+# The last line is "N passed, N failed".
+#
+# The README shows what gcc's build prints (cc on Debian); with clang one
+# line differs, where `finish` returns from room_create_or_join.
 #
 # Environment: SIGNAL_BIN (default tests/build/tour/signal), CC, GDB
 # (default gdb), TOUR_TIMEOUT (seconds for gdb, default 60), TOUR_README
@@ -60,6 +64,9 @@ if ! command -v "$GDB" >/dev/null 2>&1; then
 fi
 if [ ! -x "$BIN" ]; then
     die "$BIN is missing: run make tour (it builds it with -O0 -g3)"
+fi
+if [ signal.c -nt "$BIN" ]; then
+    die "$BIN is older than signal.c: run make tour (it builds it with -O0 -g3)"
 fi
 
 # The steps, one per line: "S<TAB>README line", "C<TAB>command",
