@@ -12,8 +12,18 @@
  *   server -> client  44{"message":...}                connect refused
  * No long-polling, no binary events, no acks, no namespaces but "/".
  *
+ * Events a page can listen to, with the same names as the official client:
+ *   socket.on('connect')          connected; fires again after each reconnect,
+ *                                 with a new socket.id (the server forgot us)
+ *   socket.on('disconnect', why)  'transport close', 'ping timeout',
+ *                                 'io server disconnect', 'io client disconnect'
+ *   socket.io.on('reconnect_attempt', n)  trying again, n-th time
+ *   socket.io.on('reconnect', n)          back, after n tries
+ *
  * The official client (socket.io-client 4) works with signal.c too, given
- * io({transports: ['websocket']}). This file only has to define `io`.
+ * io({transports: ['websocket']}): signal.c has no long-polling, which is
+ * that client's first try. This client takes the same call and ignores
+ * the options (it only speaks WebSocket). This file only has to define `io`.
  */
 (function () {
   'use strict';
@@ -24,14 +34,16 @@
         '/socket.io/?EIO=4&transport=websocket';
     var socket = { id: undefined, connected: false };
     var handlers = {};    // event name -> [listener, ...]
+    var ioHandlers = {};  // the same for socket.io: reconnect_attempt, reconnect
+    var attempt = 0;      // tries since the connection was lost, 0 while connected
     var queue = [];       // packets emitted while not connected
     var ws = null;        // the current WebSocket, null between attempts
     var delay = 500;      // next reconnection delay, ms: 500, 1000, ... 5000
     var stopped = false;  // true after disconnect() or a refused connect
     var deadline = null;  // fires when the server's pings stop coming
 
-    function fire(event, args) {
-      (handlers[event] || []).slice().forEach(function (fn) {
+    function fire(event, args, table) {
+      ((table || handlers)[event] || []).slice().forEach(function (fn) {
         fn.apply(socket, args || []);
       });
     }
@@ -39,6 +51,15 @@
     socket.on = function (event, fn) {
       (handlers[event] = handlers[event] || []).push(fn);
       return socket;
+    };
+
+    // The official client's socket.io is its Manager, which owns the
+    // connection and its retries; ours has only the two retry events.
+    socket.io = {
+      on: function (event, fn) {
+        (ioHandlers[event] = ioHandlers[event] || []).push(fn);
+        return socket.io;
+      }
     };
 
     socket.emit = function (event) {
@@ -64,6 +85,7 @@
 
     function open() {
       if (stopped) return;
+      if (attempt > 0) fire('reconnect_attempt', [attempt], ioHandlers);
       var me = ws = new WebSocket(endpoint);
       var wait = 0;
       me.onmessage = function (e) {
@@ -92,6 +114,9 @@
         socket.connected = true;
         delay = 500;
         while (queue.length) ws.send(queue.shift());     // in emit order
+        var tries = attempt;
+        attempt = 0;
+        if (tries > 0) fire('reconnect', [tries], ioHandlers);
         fire('connect');
       } else if (type === '2') {                         // EVENT, maybe 42<ackid>[...]
         var args = JSON.parse(body.slice(body.indexOf('[')));
@@ -119,6 +144,7 @@
       socket.connected = false;
       if (was) fire('disconnect', [reason]);
       if (stopped) return;
+      attempt++;
       setTimeout(open, delay * (0.8 + 0.4 * Math.random()));
       delay = Math.min(delay * 2, 5000);
     }
