@@ -4,7 +4,7 @@
 # line too.  Exit status: 0 only if every suite built, ran and passed.
 #
 #   sh tests/run.sh              unit + integration suites (make test)
-#   sh tests/run.sh large        the slow WebSocket cases (make test-large)
+#   sh tests/run.sh large        the slow cases: 16 MiB messages, 20 s timeouts (make test-large)
 #   sh tests/run.sh integration  integration suites only (make valgrind)
 #
 # Environment: CC (compiler), TEST_CFLAGS (extra flags, e.g. sanitizers),
@@ -16,9 +16,9 @@ CC=${CC:-cc}
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Wno-unused-function -g ${TEST_CFLAGS:-}"
 
 case $mode in
-fast) suites="unit_test http_test ws_test sio_test" ;;
-large) suites="ws_large_test" ;;
-integration) suites="http_test ws_test sio_test" ;;
+fast) suites="unit_test http_test ws_test sio_test robust_test" ;;
+large) suites="ws_large_test robust_large_test" ;;
+integration) suites="http_test ws_test sio_test robust_test" ;;
 *) echo "usage: sh tests/run.sh [fast|large|integration]" >&2; exit 2 ;;
 esac
 

@@ -258,13 +258,50 @@ static long long cpu_ms(pid_t pid)
     return (long long)(utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
+/* Open file descriptors of pid, or -1 without /proc/PID/fd (macOS). */
+static int fd_count(pid_t pid)
+{
+    char path[64];
+    char cmd[128];
+    FILE *f;
+    int n = -1;
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    if (access(path, F_OK) != 0) {
+        return -1;
+    }
+    snprintf(cmd, sizeof cmd, "ls %s 2>/dev/null | wc -l", path);
+    f = popen(cmd, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    if (fscanf(f, "%d", &n) != 1) {
+        n = -1;
+    }
+    pclose(f);
+    return n;
+}
+
 /* ---- raw TCP ----------------------------------------------------------- */
+
+/* When non-zero, the next connections get this SO_RCVBUF (set before
+ * connect, so the window is small from the start): a reader that stops. */
+static int t_rcvbuf;
+/* When non-zero, the next connections announce this MSS (TCP_MAXSEG before
+ * connect): small segments keep the server's send buffer small too, so
+ * that a reader that stops leaves its bytes in the server's queue. */
+static int t_maxseg;
 
 static int tcp_connect(int port)
 {
     struct sockaddr_in a;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
+    if (fd >= 0 && t_rcvbuf > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &t_rcvbuf, sizeof t_rcvbuf);
+    }
+    if (fd >= 0 && t_maxseg > 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &t_maxseg, sizeof t_maxseg);
+    }
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons((unsigned short)port);
