@@ -1833,7 +1833,8 @@ static void test_sio_parse_event_malformed(void)
  * socketpair whose other end is never read.  A client "stopped reading"
  * when its queued output is made larger than OUT_MAX; the next send to it
  * drops it.  After the handler, the end of the loop's turn runs
- * (clients_flush_queued, clients_reap) and the invariants are checked.
+ * (clients_flush_queued, clients_reap, rooms_reap) and the invariants are
+ * checked.
  * Each case runs in a child process, so a crash (the first version's
  * use-after-free) counts as one failure and the suite goes on. */
 
@@ -1859,7 +1860,8 @@ static void ut_server_init(void)
     server.ping_interval = DEFAULT_PING_INTERVAL_MS;
     server.ping_timeout = DEFAULT_PING_TIMEOUT_MS;
     server.fd_limit = 1000000;
-    server.next_timer = now_ms() + 60000;
+    server.now = now_ms();
+    server.next_timer = server.now + 60000;
     server.root = "/nonexistent-signal-root";
     strcpy(server.root_real, "/nonexistent-signal-root");
     server.root_real_len = strlen(server.root_real);
@@ -1884,8 +1886,8 @@ static struct client *ut_client(int sio)
     }
     if (sio) {
         c->state = CONN_WS_SIO;
-        id_new(c->sid);
-        id_new(c->sio_id);
+        id_generate(c->sid);
+        id_generate(c->sio_id);
     }
     return c;
 }
@@ -1926,8 +1928,10 @@ static void ut_create_or_join(struct client *c, const char *room)
 
 static void ut_turn_end(void)
 {
+    server.now = now_ms();
     clients_flush_queued();
     clients_reap();
+    rooms_reap();
 }
 
 static int ut_is_live_client(const struct client *c)
@@ -2202,8 +2206,8 @@ static void ut_background_client(int i)
         exit(2);
     }
     c->state = CONN_WS_SIO;
-    id_new(c->sid);
-    id_new(c->sio_id);
+    id_generate(c->sid);
+    id_generate(c->sio_id);
     snprintf(name, sizeof name, "bg-%d", i);
     ut_create_or_join(c, name);
     clients_flush_queued();
@@ -2228,7 +2232,7 @@ static double ut_join_round_cost(struct client *x, int rounds)
             ut_message(x, "41");
         }
         t = ut_seconds() - t0;
-        clients_flush_queued();
+        ut_turn_end();
         best = t < best ? t : best;
     }
     return best;
