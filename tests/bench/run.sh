@@ -43,8 +43,12 @@ fi
 # --- build -----------------------------------------------------------------
 $CC -std=c99 -Wall -Wextra -pedantic -O2 -o tests/bench/load tests/bench/load.c || exit 2
 $CC -std=c99 -Wall -Wextra -pedantic -O2 -o tests/bench/signal-bench signal.c || exit 2
+if [ ! -d tests/bench/node_modules/socket.io ] && command -v npm > /dev/null 2>&1; then
+    echo "bench: installing socket.io from tests/bench/package-lock.json (npm ci)" >&2
+    (cd tests/bench && npm ci --no-audit --no-fund) >&2 || exit 2
+fi
 if ! command -v node > /dev/null 2>&1 || [ ! -d tests/bench/node_modules/socket.io ]; then
-    echo "bench: needs node and socket.io: run (cd tests/bench && npm ci)" >&2
+    echo "bench: needs node 20 and npm: (cd tests/bench && npm ci)" >&2
     exit 2
 fi
 
@@ -155,6 +159,7 @@ row "c. relay, 1 pair: messages/s" c1 msgs_per_s
 row "c. relay, 1 pair: server CPU µs/message" c1 cpu_us_per_msg "%.3f"
 row "c. relay, 100 pairs: messages/s" c100 msgs_per_s
 row "c. relay, 100 pairs: server CPU µs/message" c100 cpu_us_per_msg "%.3f"
+row "c. relay, 100 pairs: of which in the kernel, µs/message" c100 sys_us_per_msg "%.3f"
 row "c. relay, 100 pairs: server minor faults/message" c100 faults_per_msg "%.4f"
 row "c. relay, $PAIRS_MANY pairs: messages/s" cmany msgs_per_s
 row "c. relay, $PAIRS_MANY pairs: server CPU µs/message" cmany cpu_us_per_msg "%.3f"
