@@ -145,6 +145,7 @@ socket.on('join', function(room) {
 
 socket.on('joined', function(room) {
   console.log('joined: ' + room);
+  isInitiator = false;       // even if we were, for a peer who has left
   isChannelReady = true;
   rejoined();
   setState('joined a waiting peer: connecting…');
@@ -243,6 +244,10 @@ function hangup() {
   console.log('Hanging up.');
   hungUp = true;
   if (pc) stop();
+  if (localStream) {                               // the camera goes off
+    localStream.getTracks().forEach(function(track) { track.stop(); });
+    localVideo.srcObject = null;
+  }
   sendMessage('hang up');
   sendMessage('bye');
   socket.disconnect();

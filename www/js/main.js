@@ -47,7 +47,7 @@ var socket = io.connect({ transports: ['websocket'] });
 // the connection is up.
 function askToJoin(again) {
   say('Message from client: Asking to join room ' + room + (again ? ' again' : ''));
-  showRoom(room + ': asking to join…');
+  showRoom(room + ' — asking to join…');
   socket.emit('create or join', room);       // -> room_create_or_join()
 }
 
@@ -92,7 +92,7 @@ socket.on('connect', function () {
 socket.on('disconnect', function (reason) {
   showConnection('disconnected (' + reason + '), reconnecting…', 'disconnected');
   say('Message from client: Lost the server (' + reason + '); trying to reconnect');
-  if (room) showRoom(room + ': left with the connection');
+  if (room) showRoom(room + ' — left with the connection');
 });
 
 socket.io.on('reconnect_attempt', function (attempt) {
@@ -107,13 +107,13 @@ socket.on('created', function (room, clientId) {
   rejoined();
   say('Message from client: Created room ' + room +
       ': we are the first in it; waiting for a peer', true);
-  showRoom(room + ': created, waiting for a peer');
+  showRoom(room + ' — created, waiting for a peer');
 });
 
 // room_join_second(), to the one already inside: someone joined.
 socket.on('join', function (room) {
   say('Message from client: A peer joined room ' + room, true);
-  showRoom(room + ': a peer joined');
+  showRoom(room + ' — a peer joined');
 });
 
 // room_join_second(): second in the room.
@@ -122,21 +122,21 @@ socket.on('joined', function (room, clientId) {
   rejoined();
   say('Message from client: Joined room ' + room +
       ': a peer was waiting in it', true);
-  showRoom(room + ': joined');
+  showRoom(room + ' — joined');
 });
 
 // room_join_second(), to both: the two peers may now talk.
 socket.on('ready', function () {
   say('Message from client: Room ' + room + ' is ready: two peers are in it',
       true);
-  showRoom(room + ': ready, two peers in it');
+  showRoom(room + ' — ready, two peers in it');
 });
 
 // room_create_or_join(): two are in already.
 socket.on('full', function (room) {
   rejoined();
   say('Message from client: Room ' + room + ' is full :^(', true);
-  showRoom(room + ': full, two peers are in it already');
+  showRoom(room + ' — full, two peers are in it already');
 });
 
 // room_send_ipaddr(), if the page ever emits 'ipaddr'.

@@ -28,7 +28,8 @@ var isInitiator = false;     // first in the room: we make the channel and offer
 var pc = null;               // the RTCPeerConnection (window.pc)
 var channel = null;          // its data channel "photos" (window.channel)
 var snapped = null;          // the last snapshot: {width, height, data}
-var sentCount = 0;
+var sentCount = 0;           // photos sent, and received
+var receivedCount = 0;
 var incoming = null;         // the photo being received: header + bytes so far
 
 var camera = document.querySelector('#camera');
@@ -326,14 +327,16 @@ function receive(data) {
   }
   var photo = incoming;
   incoming = null;
+  receivedCount++;
+  var number = receivedCount;
   receivedCanvas.width = photo.width;
   receivedCanvas.height = photo.height;
   receivedCanvas.getContext('2d').putImageData(
       new ImageData(photo.data, photo.width, photo.height), 0, 0);
   describe(photo.data).then(function (about) {
-    say('Received a photo: ' + photo.width + '×' + photo.height + ', ' +
+    say('Received photo ' + number + ': ' + photo.width + '×' + photo.height + ', ' +
         about + ' in ' + photo.chunks + ' chunks');
-    setState('connected: a photo arrived');
+    setState('connected: photo ' + number + ' received');
   });
 }
 
