@@ -44,11 +44,19 @@ after(async () => {
   if (server) assert.equal(await server.stop('SIGTERM'), 0, 'signal exits 0 on SIGTERM');
 });
 
+// The official socket.io-client's browser build, to serve in place of ours.
+const OFFICIAL = fs.readFileSync(new URL('./node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url));
+
 // A tab that answers prompt() with `answer` and keeps its console lines,
 // its console errors, its uncaught exceptions and its failed requests.
-async function open(url, answer = '', init = null) {
+// With `official`, the page gets the official client as /socket.io/socket.io.js.
+async function open(url, answer = '', init = null, official = false) {
   const page = await context.newPage();
   if (init) await page.addInitScript(init);
+  if (official) {
+    await page.route('**/socket.io/socket.io.js', (route) =>
+      route.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8', body: OFFICIAL }));
+  }
   page.lines = [];
   page.consoleErrors = [];
   page.errors = [];
@@ -108,10 +116,13 @@ async function logShows(page, re, ms = SHOW_MS) {
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-// A tab in the background draws nothing: bring it to the front first.
+// The whole page, no taller than its content.  (A tab in the background
+// draws nothing: bring it to the front first.)
 async function shot(page, file) {
   await page.bringToFront();
+  await page.setViewportSize({ width: VIEW.width, height: 100 });
   await page.screenshot({ path: new URL(file, outDir).pathname, fullPage: true });
+  await page.setViewportSize(VIEW);
 }
 
 // Pages side by side in one picture.
@@ -308,6 +319,7 @@ test('video call: labelled, with its state; a closed tab, a new peer, a hang-up'
     await snapshot([a, b], 'call.png');
 
     // b closes its tab: its 'bye' (pagehide) ends a's call; a waits.
+    noErrors(b);
     await b.close();
     await shows(a, '#state', /^peer left; waiting for a peer$/, CONNECT_MS);
     assert.deepEqual(await callState(a),
@@ -414,6 +426,7 @@ test('photo: snapped in one tab, sent over a data channel in chunks, whole in th
     await sendPhoto(a, b, 2);               // a second one, a new snapshot
     await snapshot([a, b], 'photo.png');
 
+    noErrors(b);
     await b.close();
     await shows(a, '#state', /^peer left; waiting for a peer$/, CONNECT_MS);
     noErrors(a);
@@ -488,6 +501,48 @@ test('after a server restart the pages reconnect, say so and rejoin their rooms'
     for (const p of pages) noErrors(p, REFUSED);
   } finally {
     for (const p of pages) if (!p.isClosed()) await p.close();
+    assert.equal(await own.stop('SIGTERM'), 0);
+  }
+});
+
+// main.js passes io.connect() the option the official client needs
+// (transports: ['websocket']), and listens only for events both clients
+// have: with the official client in place of ours the page works the same,
+// through a restart too.
+test('the chapter\'s page with the official client: created, joined + ready, and a restart', { timeout: 120000 }, async () => {
+  let own = await start();
+  const port = own.port;
+  const room = `official${process.pid}`;
+  const r = esc(room);
+  const tabs = [];
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    const first = await open(url, room, null, true);
+    tabs.push(first);
+    assert.ok(await first.evaluate(() => typeof io.Manager === 'function'), 'the official client is in use');
+    await logShows(first, new RegExp(`^Message from client: Created room ${r}: `), LOAD_MS);
+    const second = await open(url, room, null, true);
+    tabs.push(second);
+    await logShows(second, new RegExp(`^Message from client: Joined room ${r}: `), LOAD_MS);
+    for (const t of tabs) await shows(t, '#room', new RegExp(`^${r} — ready, two peers in it$`));
+    await logShows(first, new RegExp(`^Message from client: A peer joined room ${r}$`));
+
+    assert.equal(await own.stop('SIGTERM'), 0);
+    for (const t of tabs) await shows(t, '#connection', /^disconnected/);
+    own = await start(port);
+    // Back in whatever order the two reconnect: one creates, one joins,
+    // and both are ready again.
+    for (const t of tabs) {
+      await logShows(t, new RegExp(`^Message from client: Asking to join room ${r} again$`), CONNECT_MS);
+      await shows(t, '#connection', new RegExp(`^reconnected, new socket id \\S{20}; rejoined room ${r}$`), CONNECT_MS);
+    }
+    for (const t of tabs) await shows(t, '#room', new RegExp(`^${r} — ready, two peers in it$`), CONNECT_MS);
+    const readies = await Promise.all(tabs.map(async (t) =>
+      (await logLines(t)).filter((l) => l === `Message from client: Room ${room} is ready: two peers are in it`).length));
+    assert.deepEqual(readies, [2, 2], 'ready before and after the restart');
+    for (const t of tabs) noErrors(t, REFUSED);
+  } finally {
+    for (const t of tabs) if (!t.isClosed()) await t.close();
     assert.equal(await own.stop('SIGTERM'), 0);
   }
 });

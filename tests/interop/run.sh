@@ -28,6 +28,8 @@ fi
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
+rm -rf tests/interop/out             # this run's screenshots only
+
 # TAP on stdout, whatever the terminal; node's own status kept aside.
 { node --test --test-reporter=tap \
     tests/interop/socketio.test.mjs tests/interop/browser.test.mjs 2>&1
@@ -43,5 +45,6 @@ if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
   fail=1                          # node failed outside any test (a crash, a hook)
 fi
 [ "$pass" -gt 0 ] || [ "$fail" -gt 0 ] || echo "interop: no test ran"
+[ -d tests/interop/out ] && echo "interop: screenshots in tests/interop/out/: $(cd tests/interop/out && ls *.png 2>/dev/null | tr '\n' ' ')"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
