@@ -79,8 +79,8 @@ navigator.mediaDevices.getUserMedia({ audio: false, video: true })
 
 // -- The server connection: a new one after a restart must rejoin --------
 
-var connections = 0;  // how many times the socket has connected
-var rejoining = false; // reconnected, and our room has not answered yet
+var connections = 0;     // how many times the socket has connected
+var rejoining = false;   // reconnected, and our room has not answered yet
 
 // Once the room answers after a reconnect, the server line says so.
 function rejoined() {

@@ -61,8 +61,8 @@ if (room) {
 
 // -- The connection: first connect, losses, reconnects ---------------------
 
-var connections = 0;   // how many times the socket has connected
-var rejoining = false;  // reconnected, and our room has not answered yet
+var connections = 0;     // how many times the socket has connected
+var rejoining = false;   // reconnected, and our room has not answered yet
 
 // Once the room answers after a reconnect, the server line says so.
 function rejoined() {

@@ -91,8 +91,8 @@ askToJoin();
 
 // -- The server connection: a new one after a restart must rejoin --------
 
-var connections = 0;   // how many times the socket has connected
-var rejoining = false; // reconnected, and our room has not answered yet
+var connections = 0;     // how many times the socket has connected
+var rejoining = false;   // reconnected, and our room has not answered yet
 
 function rejoined() {
   if (!rejoining) return;
