@@ -287,6 +287,7 @@ static void base64_encode(const unsigned char *in, size_t n, char *out)
 
 static char **g_server_argv;
 static int g_port;
+static int g_server_out = -1;      /* the read end of its stdout */
 
 /* Forks and execs the server with stdout on a pipe; reads its first line
  * for the port.  Returns the time of the fork. */
@@ -314,6 +315,8 @@ static double start_server(void)
         _exit(127);
     }
     close(fds[1]);
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    g_server_out = fds[0];
     limit = t0 + 20.0;
     while (len < sizeof line - 1 && (len == 0 || line[len - 1] != '\n')) {
         struct pollfd p;
@@ -352,6 +355,7 @@ static void stop_server(void)
         return;
     }
     g_server_pid = -1;
+    close(g_server_out);
     if (waitpid(pid, &status, WNOHANG) == pid) {
         error("the server exited during the run (status %d)", status);
         return;
