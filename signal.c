@@ -190,6 +190,7 @@ struct server {
     long long next_timer;       /* when timers_run() has work */
     long long accept_paused_until;
     int accept_pause_logged;    /* said so on stderr since the last accept */
+    int polling_hint_given;     /* told a learner once that polling is not served */
     long fd_limit;              /* RLIMIT_NOFILE */
     size_t files_open;          /* static files being streamed */
     long long now;              /* the clock, read once per turn of the loop */
@@ -217,6 +218,7 @@ static void ws_check_heartbeat(struct client *c, long long now);
 static void ws_heartbeat_answered(struct client *c);
 static void room_leave(struct client *c);
 static void rooms_reap(void);
+static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n);
 
 /* ======================================================================
  * Small helpers: time, logging, buffers
@@ -253,6 +255,58 @@ static void trace(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+/* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: how
+ * -v names a connection from its first request to its close, so that the
+ * id a page shows can be found with grep. */
+static const char *client_label(const struct client *c, char out[64])
+{
+    if (c->sio_id[0] != '\0') {
+        snprintf(out, 64, "conn %lu [%s]", c->number, c->sio_id);
+    } else {
+        snprintf(out, 64, "conn %lu", c->number);
+    }
+    return out;
+}
+
+/* A trace line about one connection: its label, then the text. */
+static void trace_client(const struct client *c, const char *fmt, ...)
+{
+    char label[64];
+    va_list ap;
+    if (!server.verbose) {
+        return;
+    }
+    fputs(client_label(c, label), stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Copies untrusted bytes (a, then b) into out for a trace line, at most
+ * TRACE_PAYLOAD_MAX of them: control bytes become '.', and so do bytes
+ * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
+ * as itself).  A cut never splits a character.  Returns the bytes shown. */
+static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
+                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1])
+{
+    struct utf8_state st = {0, 0, 0};
+    size_t len = a_len + b_len;
+    size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
+    int utf8 = utf8_validate(&st, a, a_len) >= 0 && utf8_validate(&st, b, b_len) == 1;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = i < a_len ? a[i] : b[i - a_len];
+        int control = ch < 0x20 || ch == 0x7F;
+        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '.' : ch);
+    }
+    while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80) {
+        n--;    /* the first byte left out continues a character: cut before it */
+    }
+    out[n] = '\0';
+    return n;
 }
 
 /* The unread bytes of a buffer. */
@@ -403,7 +457,7 @@ static void client_kill(struct client *c, const char *reason)
     if (c->state == CONN_DEAD) {
         return;
     }
-    trace("client %lu: closed (%s)", c->number, reason);
+    trace_client(c, ": closed (%s)", reason);
     room_leave(c);
     c->state = CONN_DEAD;
     server.pfds[c->slot].events = 0;
@@ -706,7 +760,7 @@ static void on_listen_ready(void)
             close(fd);
             continue;
         }
-        trace("client %lu: connected", server.next_number);
+        trace("conn %lu: connected", server.next_number);
     }
 }
 
@@ -1306,6 +1360,8 @@ static void http_send_head(struct client *c, int status, const char *type,
                  "%s%s\r\n",
                  status, http_reason(status), type, length, date,
                  c->close_when_sent ? "Connection: close\r\n" : "", extra);
+    trace_client(c, ": %d %s, %lld byte%s", status, http_reason(status), length,
+                 length == 1 ? "" : "s");
     client_queue(c, head, (size_t)n);
 }
 
@@ -1334,7 +1390,7 @@ static void http_send_error(struct client *c, int status, int head_only)
 static void http_fail(struct client *c, int status)
 {
     c->close_when_sent = 1;
-    trace("client %lu: HTTP %d, closing", c->number, status);
+    trace_client(c, ": bad request, answering %d and closing", status);
     http_send_error(c, status, 0);
     client_close_gracefully(c);
 }
@@ -1347,8 +1403,8 @@ static void http_handle_request(struct client *c, const struct http_request *req
     int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
     int head_only = req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     int has_body = req->content_length > 0 || req->has_transfer_encoding;
-    trace("client %lu: %.*s %.*s", c->number, (int)req->method.n, req->method.p,
-          (int)req->target.n, req->target.p);
+    trace_client(c, ": %.*s %.*s", (int)req->method.n, req->method.p,
+                 (int)req->target.n, req->target.p);
     /* HTTP/1.0 closes after each response; HTTP/1.1 keeps the connection
      * unless asked not to (RFC 9112 §9.3).  A body we will not read must
      * close it too: its bytes would be taken for the next request. */
@@ -1777,6 +1833,21 @@ static int ws_handshake_valid(const struct http_request *req)
     return base64_decode(req->ws_key.p, req->ws_key.n, key, sizeof key) == 16;
 }
 
+/* The official client starts with HTTP long-polling unless told not to;
+ * signal.c speaks WebSocket only.  Say so once without -v, every time
+ * with it, so the browser's repeated 400s have an explanation. */
+static void eio_polling_hint(struct client *c)
+{
+    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
+                       "signal.c does not serve: create the official client with "
+                       "io({transports: ['websocket']})";
+    if (!server.verbose && !server.polling_hint_given) {
+        fprintf(stderr, "signal: %s\n", hint);
+    }
+    server.polling_hint_given = 1;
+    trace_client(c, ": %s", hint);
+}
+
 /* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
  * the reference server sends).  Returns 0 if the query is fine. */
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only)
@@ -1792,6 +1863,9 @@ static int eio_check_query(struct client *c, const struct http_request *req, int
     }
     if (error == NULL) {
         return 0;
+    }
+    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0) {
+        eio_polling_hint(c);
     }
     http_send(c, 400, "application/json", error, "", head_only);
     return -1;
@@ -1832,7 +1906,7 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
     client_queue(c, response, (size_t)n);
     c->state = sio ? CONN_WS_SIO : CONN_WS_ECHO;
     c->deadline = 0;
-    trace("client %lu: http -> websocket (%s)", c->number, path);
+    trace_client(c, ": 101 Switching Protocols: HTTP -> WebSocket (%s)", path);
     if (sio) {
         eio_open(c);
     } else {
@@ -2065,25 +2139,59 @@ static int ws_close_code_valid(unsigned code)
     return code >= 3000 && code <= 4999;
 }
 
-/* Shows a frame's payload (a, then b) under -v, cut short and with
- * control bytes as '.'. */
+/* §7.4.1: what a close code means, for the trace. */
+static const char *ws_close_code_name(unsigned code)
+{
+    switch (code) {
+    case 1000: return "normal closure";
+    case 1001: return "going away";
+    case 1002: return "protocol error";
+    case 1003: return "unsupported data";
+    case 1007: return "invalid payload data";
+    case 1008: return "policy violation";
+    case 1009: return "message too big";
+    case 1010: return "mandatory extension";
+    case 1011: return "internal error";
+    default: return code >= 3000 && code <= 4999 ? "application's own code" : "invalid code";
+    }
+}
+
+/* A close frame under -v, decoded: "close 1001 going away". */
+static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
+                           size_t n)
+{
+    char reason[TRACE_PAYLOAD_MAX + 1];
+    unsigned code;
+    if (n < 2) {
+        trace_client(c, " %s close, %s", dir, n == 0 ? "no code" : "a 1-byte payload (invalid)");
+        return;
+    }
+    code = (unsigned)p[0] << 8 | p[1];
+    trace_printable(p + 2, n - 2, NULL, 0, reason);
+    trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
+                 n > 2 ? ": " : "", reason);
+}
+
+/* One frame under -v, as text a learner can read: a text frame's payload
+ * as it is (cut short), a close decoded, the others by name and size. */
 static void ws_trace(const struct client *c, const char *dir, int opcode,
                      const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len)
 {
     char text[TRACE_PAYLOAD_MAX + 1];
     size_t len = a_len + b_len;
-    size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
-    size_t i;
+    const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
     if (!server.verbose) {
         return;
     }
-    for (i = 0; i < n; i++) {
-        unsigned char ch = i < a_len ? a[i] : b[i - a_len];
-        text[i] = (ch < 0x20 || ch == 0x7F) ? '.' : (char)ch;
+    if (opcode == WS_CLOSE) {
+        ws_trace_close(c, dir, a, a_len);
+    } else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len) {
+        trace_client(c, " %s %s... (%lu bytes)", dir, text, (unsigned long)len);
+    } else if (opcode == WS_TEXT) {
+        trace_client(c, " %s %s", dir, text);
+    } else {
+        trace_client(c, " %s %s, %lu byte%s", dir, name, (unsigned long)len, len == 1 ? "" : "s");
     }
-    text[n] = '\0';
-    trace("client %lu %s opcode %d, %lu bytes: %s%s", c->number, dir, opcode,
-          (unsigned long)len, opcode == WS_BINARY ? "(binary)" : text, n < len ? "..." : "");
 }
 
 /* Sends one frame whose payload is a followed by b (either may be empty):
@@ -2112,7 +2220,7 @@ static void ws_fail(struct client *c, int code, const char *why)
     unsigned char payload[2];
     payload[0] = (unsigned char)(code >> 8);
     payload[1] = (unsigned char)code;
-    trace("client %lu: closing with %d: %s", c->number, code, why);
+    trace_client(c, ": closing with %d: %s", code, why);
     ws_send(c, WS_CLOSE, payload, 2, NULL, 0);
     room_leave(c);
     client_close_gracefully(c);
@@ -2839,6 +2947,19 @@ static void sio_log(struct client *c, const char *fmt, ...)
  * the server) and relay "message" only inside the room.
  * ====================================================================== */
 
+/* A room line under -v: "room foo: joined by conn 3 [id]". */
+static void room_trace(const char *name, const char *what, const struct client *c,
+                       const char *after)
+{
+    char printable[TRACE_PAYLOAD_MAX + 1];
+    char label[64];
+    if (!server.verbose) {
+        return;
+    }
+    trace_printable((const unsigned char *)name, strlen(name), NULL, 0, printable);
+    trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
+}
+
 /* FNV-1a, a small and good-enough string hash: which bucket of a table
  * of `buckets` (a power of two) holds the room with this name. */
 static size_t room_hash(const char *name, size_t buckets)
@@ -2938,6 +3059,7 @@ static void room_leave(struct client *c)
         }
     }
     c->room = NULL;
+    room_trace(r->name, "left by", c, r->count == 0 ? " (now empty)" : "");
     if (r->count == 0 && !r->empty_listed) {
         r->empty_listed = 1;
         r->next_empty = server.empty_rooms;
@@ -3011,6 +3133,7 @@ static void room_join_second(struct room *r, struct client *c)
     sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
     sio_emit_strings(first, "join", r->name, NULL);
     room_join(r, c);
+    room_trace(r->name, "joined by", c, "");
     sio_emit_strings(c, "joined", r->name, c->sio_id);
     sio_emit_strings(first, "ready", NULL, NULL);
     sio_emit_strings(c, "ready", NULL, NULL);
@@ -3042,11 +3165,13 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev)
             return;
         }
         room_join(r, c);
+        room_trace(name, "created by", c, "");
         sio_log(c, "Client ID %s created room %s", c->sio_id, name);
         sio_emit_strings(c, "created", name, c->sio_id);
     } else if (members < ROOM_SIZE) {
         room_join_second(r, c);
     } else {
+        room_trace(name, "full, refused", c, "");
         sio_emit_strings(c, "full", name, NULL);
     }
 }
@@ -3096,7 +3221,7 @@ static void room_send_ipaddr(struct client *c)
 static void sio_on_event(struct client *c, const struct sio_event *ev)
 {
     if (!ev->name_fits) {
-        trace("client %lu: ignoring an event with a long or odd name", c->number);
+        trace_client(c, ": ignoring an event with a long or odd name");
     } else if (strcmp(ev->name, "create or join") == 0) {
         room_create_or_join(c, ev);
     } else if (strcmp(ev->name, "message") == 0) {
@@ -3104,9 +3229,12 @@ static void sio_on_event(struct client *c, const struct sio_event *ev)
     } else if (strcmp(ev->name, "ipaddr") == 0) {
         room_send_ipaddr(c);
     } else if (strcmp(ev->name, "bye") == 0) {
-        fprintf(stderr, "client %lu: received bye\n", c->number);
+        char label[64];
+        fprintf(stderr, "%s: received bye\n", client_label(c, label));
     } else {
-        trace("client %lu: no handler for event '%s'", c->number, ev->name);
+        char name[TRACE_PAYLOAD_MAX + 1];
+        trace_printable((const unsigned char *)ev->name, strlen(ev->name), NULL, 0, name);
+        trace_client(c, ": no handler for event '%s'", name);
     }
 }
 
@@ -3184,7 +3312,7 @@ static void eio_on_message(struct client *c, const char *data, size_t len)
     }
     switch (pk.eio_type) {
     case 1:
-        trace("client %lu: Engine.IO close", c->number);
+        trace_client(c, ": Engine.IO close");
         ws_fail(c, 1000, "the client closed the session");
         break;
     case 3:
@@ -3302,7 +3430,8 @@ static void listen_open(void)
     setsockopt(server.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(server.listen_fd, (struct sockaddr *)&ss, len) < 0 ||
         listen(server.listen_fd, SOMAXCONN) < 0 || set_nonblocking(server.listen_fd) < 0) {
-        die(1, "cannot listen on %s:%d: %s", server.address, server.port, strerror(errno));
+        die(1, "cannot listen on %s:%d: %s%s", server.address, server.port, strerror(errno),
+            errno == EADDRINUSE ? " (is another server running there? -p 0 picks a free port)" : "");
     }
     getsockname(server.listen_fd, (struct sockaddr *)&ss, &len);
     server.port = ntohs(ss.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
@@ -3313,7 +3442,8 @@ static void root_open(void)
 {
     struct stat st;
     if (realpath(server.root, server.root_real) == NULL) {
-        die(1, "cannot use root '%s': %s", server.root, strerror(errno));
+        die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
+            "or pass -r FOLDER)", server.root, strerror(errno));
     }
     if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode)) {
         die(1, "cannot use root '%s': not a folder", server.root);
