@@ -27,9 +27,11 @@
  * namespaces other than "/".
  */
 
-#define _XOPEN_SOURCE 700   /* POSIX.1-2008 with XSI: realpath */
-#define _DEFAULT_SOURCE     /* glibc, musl: getifaddrs */
-#define _DARWIN_C_SOURCE    /* macOS: the same, with _XOPEN_SOURCE defined */
+/* Feature-test macros are the application's to define, reserved names or
+ * not (POSIX.1-2008 §2.2.1), hence the NOLINTs. */
+#define _XOPEN_SOURCE 700   /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): POSIX.1-2008 with XSI: realpath */
+#define _DEFAULT_SOURCE     /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): glibc, musl: getifaddrs */
+#define _DARWIN_C_SOURCE    /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): macOS, with _XOPEN_SOURCE */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +72,7 @@
 #define READ_CHUNK           16384         /* bytes asked of one read() */
 #define BUFFER_KEEP          65536         /* a buffer larger than this shrinks when mostly consumed */
 #define FILE_CHUNK           65536         /* bytes of a file queued at a time */
-#define OUT_MAX              (4 * 1024 * 1024)  /* queued output of a client that stopped reading */
+#define OUT_MAX              ((size_t)4 * 1024 * 1024)  /* queued output of a client that stopped reading */
 #define ACCEPT_BATCH         64            /* accepts per wake-up of the listening socket */
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
@@ -78,7 +80,7 @@
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 
-#define WS_ECHO_MAX          (16 * 1024 * 1024) /* largest message on /echo */
+#define WS_ECHO_MAX          ((size_t)16 * 1024 * 1024) /* largest message on /echo */
 #define WS_CONTROL_MAX       125           /* RFC 6455 §5.5 */
 #define EIO_MAX_PAYLOAD      1000000       /* advertised in the open packet */
 #define ID_LEN               20            /* sids and socket ids, URL-safe base64 */
@@ -425,13 +427,11 @@ static int client_has_output(const struct client *c)
 static void client_update_events(struct client *c)
 {
     short events = POLLIN;
-    if (c->state == CONN_DEAD) {
-        events = 0;
-    } else if (c->state == CONN_HTTP && client_has_output(c)) {
-        /* One response at a time: pipelined requests wait in the kernel. */
-        events = 0;
-    } else if (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX) {
-        /* Back-pressure: read no more until the client takes its echoes. */
+    /* No reading: a dead client; an HTTP client while its response goes
+     * out (one at a time: pipelined requests wait in the kernel); an /echo
+     * client with OUT_MAX of echoes waiting (back-pressure). */
+    if (c->state == CONN_DEAD || (c->state == CONN_HTTP && client_has_output(c)) ||
+        (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX)) {
         events = 0;
     }
     if (client_has_output(c)) {
@@ -597,6 +597,7 @@ static void clients_flush_queued(void)
 {
     size_t i;
     for (i = 0; i < server.flush_count; i++) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
         server.flush_list[i]->flush_queued = 0;
         client_flush(server.flush_list[i]);
     }
@@ -628,12 +629,12 @@ static int server_grow(void)
         return -1;
     }
     server.pfds = pfds;
-    clients = realloc(server.clients, cap * sizeof *clients);
+    clients = realloc(server.clients, cap * sizeof(struct client *));
     if (clients == NULL) {
         return -1;
     }
     server.clients = clients;
-    clients = realloc(server.flush_list, cap * sizeof *clients);
+    clients = realloc(server.flush_list, cap * sizeof(struct client *));
     if (clients == NULL) {
         return -1;
     }
@@ -1411,7 +1412,7 @@ static void http_handle_request(struct client *c, const struct http_request *req
     c->close_when_sent = req->minor_version == 0 || req->connection_close || has_body;
     if (!get && !head_only) {
         http_send_error(c, 405, 0);
-    } else if (req->has_transfer_encoding) {
+    } else if (req->has_transfer_encoding) {   /* NOLINT(bugprone-branch-clone): the same 400 as a bad path, for another reason */
         http_send_error(c, 400, head_only);
     } else if (req->content_length > 0) {
         http_send_error(c, 413, head_only);
@@ -1629,7 +1630,7 @@ static void sha1_block(uint32_t h[5], const unsigned char *block)
 {
     uint32_t w[80];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    int t;
+    size_t t;
     for (t = 0; t < 16; t++) {
         w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
                (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
@@ -1741,8 +1742,8 @@ static size_t base64_encode(const unsigned char *in, size_t len, char *out)
         }
         out[n++] = base64_alphabet[(group >> 18) & 63];
         out[n++] = base64_alphabet[(group >> 12) & 63];
-        out[n++] = i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=';
-        out[n++] = i + 2 < len ? base64_alphabet[group & 63] : '=';
+        out[n++] = (char)(i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=');
+        out[n++] = (char)(i + 2 < len ? base64_alphabet[group & 63] : '=');
     }
     out[n] = '\0';
     return n;
@@ -2167,7 +2168,7 @@ static void ws_trace_close(const struct client *c, const char *dir, const unsign
         return;
     }
     code = (unsigned)p[0] << 8 | p[1];
-    trace_printable(p + 2, n - 2, NULL, 0, reason);
+    trace_printable(p + 2, n - 2, p, 0, reason);
     trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
                  n > 2 ? ": " : "", reason);
 }
@@ -2734,7 +2735,7 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
             len = 2;
         } else if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') {
             esc[0] = '\\';
-            esc[1] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch == '\b' ? 'b' : 'f';
+            esc[1] = (char)(ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch == '\b' ? 'b' : 'f');
             len = 2;
         } else if (ch < 0x20) {
             len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
@@ -2956,7 +2957,7 @@ static void room_trace(const char *name, const char *what, const struct client *
     if (!server.verbose) {
         return;
     }
-    trace_printable((const unsigned char *)name, strlen(name), NULL, 0, printable);
+    trace_printable((const unsigned char *)name, strlen(name), (const unsigned char *)name, 0, printable);
     trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
 }
 
@@ -2994,7 +2995,7 @@ static struct room *room_find(const char *name)
 static int room_table_grow(void)
 {
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
-    struct room **buckets = calloc(count, sizeof *buckets);
+    struct room **buckets = calloc(count, sizeof(struct room *));
     size_t i;
     if (buckets == NULL) {
         return -1;
@@ -3026,7 +3027,7 @@ static struct room *room_create(const char *name)
     if (r == NULL) {
         return NULL;
     }
-    strcpy(r->name, name);
+    memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
     h = room_hash(name, server.bucket_count);
     r->next = server.room_buckets[h];
     server.room_buckets[h] = r;
@@ -3233,7 +3234,8 @@ static void sio_on_event(struct client *c, const struct sio_event *ev)
         fprintf(stderr, "%s: received bye\n", client_label(c, label));
     } else {
         char name[TRACE_PAYLOAD_MAX + 1];
-        trace_printable((const unsigned char *)ev->name, strlen(ev->name), NULL, 0, name);
+        const unsigned char *bytes = (const unsigned char *)ev->name;
+        trace_printable(bytes, strlen(ev->name), bytes, 0, name);
         trace_client(c, ": no handler for event '%s'", name);
     }
 }
@@ -3496,8 +3498,8 @@ static void server_start(void)
     listen_open();
     server.cap = 64;
     server.pfds = calloc(server.cap, sizeof *server.pfds);
-    server.clients = calloc(server.cap, sizeof *server.clients);
-    server.flush_list = calloc(server.cap, sizeof *server.flush_list);
+    server.clients = calloc(server.cap, sizeof(struct client *));
+    server.flush_list = calloc(server.cap, sizeof(struct client *));
     if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL) {
         die(1, "out of memory");
     }
