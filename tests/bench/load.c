@@ -13,7 +13,8 @@
  *
  * Scenarios (the letters of issue 10):
  *   joins    a, f: connect + handshake + 40 + 'create or join' until
- *            'created'/'joined', JOINS in flight, two clients per room; with
+ *            'created'/'joined', -j in flight, two clients per room (after
+ *            a warm-up of half the time, at most 1 s, not counted); with
  *            -H N, N other clients first create and hold one room each (f)
  *   idle     b: hold joined clients (two per room) and read the server's
  *            RSS: -I 1000,10000 measures at each count, per client, over the
@@ -1274,16 +1275,23 @@ static void result(const char *name, const char *fmt, double v, int ok)
 static void scenario_joins(double duration, size_t held)
 {
     struct conn **hold = NULL;
-    double t0, end, elapsed;
+    struct proc_sample s0 = { 0, 0.0, 0.0, 0 }, s1;
+    double t0, end, elapsed, warm = duration * 0.5 < 1.0 ? duration * 0.5 : 1.0;
     unsigned long done;
+    int measuring = 0;
     size_t i;
     if (held > 0) {
         hold = open_clients(held, 1);
     }
     t0 = now();
-    end = t0 + duration;
-    g_pairs_done = 0;
+    end = t0 + warm + duration;
     while (now() < end) {
+        if (!measuring && now() >= t0 + warm) {
+            measuring = 1;     /* warmed up (a JIT has compiled its paths) */
+            s0 = proc_sample();
+            g_pairs_done = 0;
+            t0 = now();
+        }
         while (g_in_progress < g_inflight) {
             struct conn *a, *b;
             open_pair(&a, &b);
@@ -1292,6 +1300,7 @@ static void scenario_joins(double duration, size_t held)
         loop_turn(1);
     }
     done = g_pairs_done;
+    s1 = proc_sample();
     elapsed = now() - t0;
     while (g_in_progress > 0 && now() < end + DRAIN_SECONDS) {
         loop_turn(5);
@@ -1304,9 +1313,12 @@ static void scenario_joins(double duration, size_t held)
             error("a client holding room %s was dropped", hold[i]->room);
         }
     }
-    fprintf(stderr, "load: %lu joins in %.2f s with %lu rooms held: %.0f joins/s\n", done * 2,
-            elapsed, (unsigned long)held, (double)done * 2 / elapsed);
+    fprintf(stderr, "load: %lu joins in %.2f s with %lu rooms held: %.0f joins/s, "
+            "server CPU %.1f us/join\n", done * 2, elapsed, (unsigned long)held,
+            (double)done * 2 / elapsed, (s1.cpu - s0.cpu) * 1e6 / (double)(done ? done * 2 : 1));
     result("joins_per_s", "%.0f", (double)done * 2 / elapsed, 1);
+    result("cpu_us_per_join", "%.1f", (s1.cpu - s0.cpu) * 1e6 / (double)(done * 2),
+           s0.ok && s1.ok && done > 0);
     free(hold);
 }
 

@@ -153,6 +153,7 @@ echo
 echo "| scenario ($MODE, median of $RUNS run(s)) | socket.io | signal.c | ratio |"
 echo "| --- | ---: | ---: | ---: |"
 row "a. joins/s (100 in flight)" a joins_per_s
+row "a. joins: server CPU µs/join" a cpu_us_per_join "%.1f"
 row "b. server RSS per idle client, $IDLE1 clients (bytes)" b "rss_per_client_$IDLE1"
 row "b. server RSS per idle client, $IDLE2 clients (bytes)" b "rss_per_client_$IDLE2"
 row "c. relay, 1 pair: messages/s" c1 msgs_per_s
@@ -173,6 +174,7 @@ row "e. relay, 100 pairs + $BIGN idle clients: server CPU µs/message" e cpu_us_
 ratio_row "e. rate kept with $BIGN idle (e ÷ c at 100 pairs)" \
     "$(value s e msgs_per_s)" "$(value s c100 msgs_per_s)" "$(value c e msgs_per_s)" "$(value c c100 msgs_per_s)"
 row "f. joins/s with $BIGN rooms held" f joins_per_s
+row "f. joins: server CPU µs/join" f cpu_us_per_join "%.1f"
 ratio_row "f. joins/s with rooms held ÷ without (f ÷ a)" \
     "$(value s f joins_per_s)" "$(value s a joins_per_s)" "$(value c f joins_per_s)" "$(value c a joins_per_s)"
 row "g. start: exec to first byte of GET / (ms)" g start_ms "%.2f"
