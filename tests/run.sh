@@ -16,9 +16,9 @@ CC=${CC:-cc}
 FLAGS="-std=c99 -Wall -Wextra -pedantic -Wno-unused-function -g ${TEST_CFLAGS:-}"
 
 case $mode in
-fast) suites="unit_test http_test ws_test sio_test robust_test" ;;
+fast) suites="unit_test http_test ws_test sio_test robust_test trace_test" ;;
 large) suites="ws_large_test robust_large_test" ;;
-integration) suites="http_test ws_test sio_test robust_test" ;;
+integration) suites="http_test ws_test sio_test robust_test trace_test" ;;
 *) echo "usage: sh tests/run.sh [fast|large|integration]" >&2; exit 2 ;;
 esac
 
