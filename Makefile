@@ -60,7 +60,8 @@ tour:
 	CC="$(CC)" SIGNAL_BIN=tests/build/tour/signal sh tests/tour/run.sh
 
 # signal.c against the chapter's server on socket.io, one table (issue 10).
-# Needs node and `(cd tests/bench && npm ci)`; about 3 minutes.
+# Needs node and npm (it runs npm ci in tests/bench once); about 2 minutes;
+# BENCH_RUNS=3 reports the median of three runs (about 6 minutes).
 bench:
 	CC="$(CC)" sh tests/bench/run.sh
 

@@ -1225,6 +1225,7 @@ static void loop_for(double seconds)
  * ====================================================================== */
 
 static size_t g_inflight = 100;      /* clients joining at once */
+static double g_warm = -1;           /* -W: warm-up seconds, not measured */
 
 /* Opens n clients (two per room, or one each if solo), at most
  * g_inflight joining at once; returns when all have joined. */
@@ -1276,7 +1277,7 @@ static void scenario_joins(double duration, size_t held)
 {
     struct conn **hold = NULL;
     struct proc_sample s0 = { 0, 0.0, 0.0, 0 }, s1;
-    double t0, end, elapsed, warm = duration * 0.5 < 1.0 ? duration * 0.5 : 1.0;
+    double t0, end, elapsed, warm = g_warm >= 0 ? g_warm : duration * 0.5 < 1.0 ? duration * 0.5 : 1.0;
     unsigned long done;
     int measuring = 0;
     size_t i;
@@ -1400,7 +1401,7 @@ static void scenario_relay(size_t pairs, size_t idle, double duration)
     struct conn **idlers = NULL, **list;
     struct proc_sample s0, s1;
     unsigned long d0, d1;
-    double t1, t2, rate, warm = duration * 0.2 < 0.5 ? duration * 0.2 : 0.5;
+    double t1, t2, rate, warm = g_warm >= 0 ? g_warm : duration * 0.2 < 0.5 ? duration * 0.2 : 0.5;
     size_t i;
     if (idle > 0) {
         idlers = open_clients(idle, 0);
@@ -1542,7 +1543,9 @@ static void usage(void)
             "  -w N         relay: messages in flight per pair, half each way (default 64)\n"
             "  -j N         clients joining at once (default 100)\n"
             "  -n N         start: runs, the median is reported (default 5)\n"
-            "  -L           relay: the server logs every message back to its sender\n");
+            "  -L           relay: the server logs every message back to its sender\n"
+            "  -W SECONDS   joins, relay: warm-up before measuring (default: a fifth\n"
+            "               of -d up to 0.5 s for relay, half up to 1 s for joins)\n");
     exit(2);
 }
 
@@ -1567,7 +1570,7 @@ int main(int argc, char **argv)
     double duration = 3.0;
     size_t pairs = 100, held = 0, counts[8];
     int ncounts = 0, reps = 5, opt;
-    while ((opt = getopt(argc, argv, "x:d:P:I:H:w:j:n:L")) != -1) {
+    while ((opt = getopt(argc, argv, "x:d:P:I:H:w:j:n:LW:")) != -1) {
         if (opt == 'x') {
             scenario = optarg;
         } else if (opt == 'd') {
@@ -1588,6 +1591,8 @@ int main(int argc, char **argv)
             g_inflight = (size_t)atol(optarg);
         } else if (opt == 'n') {
             reps = atoi(optarg);
+        } else if (opt == 'W') {
+            g_warm = atof(optarg);
         } else if (opt == 'L') {
             g_expect_logs = 1;
         } else {
