@@ -288,7 +288,7 @@ static void trace_client(const struct client *c, const char *fmt, ...)
 }
 
 /* Copies untrusted bytes (a, then b) into out for a trace line, at most
- * TRACE_PAYLOAD_MAX of them: control bytes become '.', and so do bytes
+ * TRACE_PAYLOAD_MAX of them: control bytes become '?', and so do bytes
  * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
  * as itself).  A cut never splits a character.  Returns the bytes shown. */
 static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
@@ -302,7 +302,7 @@ static size_t trace_printable(const unsigned char *a, size_t a_len, const unsign
     for (i = 0; i < n; i++) {
         unsigned char ch = i < a_len ? a[i] : b[i - a_len];
         int control = ch < 0x20 || ch == 0x7F;
-        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '.' : ch);
+        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '?' : ch);
     }
     while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80) {
         n--;    /* the first byte left out continues a character: cut before it */
@@ -1404,8 +1404,13 @@ static void http_handle_request(struct client *c, const struct http_request *req
     int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
     int head_only = req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
     int has_body = req->content_length > 0 || req->has_transfer_encoding;
-    trace_client(c, ": %.*s %.*s", (int)req->method.n, req->method.p,
-                 (int)req->target.n, req->target.p);
+    if (server.verbose) {
+        char target[TRACE_PAYLOAD_MAX + 1];
+        const unsigned char *bytes = (const unsigned char *)req->target.p;
+        trace_printable(bytes, req->target.n, bytes, 0, target);
+        trace_client(c, ": %.*s %s%s", (int)req->method.n, req->method.p, target,
+                     strlen(target) < req->target.n ? "..." : "");
+    }
     /* HTTP/1.0 closes after each response; HTTP/1.1 keeps the connection
      * unless asked not to (RFC 9112 §9.3).  A body we will not read must
      * close it too: its bytes would be taken for the next request. */
@@ -1563,7 +1568,7 @@ static int file_open(const char *path, struct stat *st)
         return -1;
     }
     if (!file_inside_root(real)) {
-        trace("refused %s: it resolves outside the root", joined);
+        trace("refused a path that resolves outside the root");
         return -1;
     }
     /* O_NONBLOCK: opening a FIFO must not stall the server.  O_NOFOLLOW:
@@ -2181,6 +2186,9 @@ static void ws_trace(const struct client *c, const char *dir, int opcode,
     char text[TRACE_PAYLOAD_MAX + 1];
     size_t len = a_len + b_len;
     const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
+    if (opcode == WS_CONTINUATION) {
+        name = "continuation";
+    }
     if (!server.verbose) {
         return;
     }
