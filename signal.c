@@ -69,7 +69,11 @@
 #define HTTP_HEAD_TIMEOUT_MS 10000         /* to deliver one complete head */
 #define LINGER_TIMEOUT_MS    1000          /* after our last byte, wait this long for the peer to close */
 #define SEND_TIMEOUT_MS      20000         /* queued output that makes no progress this long: close */
-#define READ_CHUNK           16384         /* bytes asked of one read() */
+#define READ_CHUNK           65536         /* bytes asked of one read(): the shared read buffer */
+#define READ_OWN_MIN         4096          /* free bytes for a read behind a partial message */
+#define SPARE_COUNT          512           /* emptied buffers kept for reuse... */
+#define SPARE_CAP_MAX        16384         /* ...each at most this big... */
+#define SPARE_BYTES_MAX      (1024 * 1024) /* ...and all together at most this */
 #define BUFFER_KEEP          65536         /* a buffer larger than this shrinks when mostly consumed */
 #define FILE_CHUNK           65536         /* bytes of a file queued at a time */
 #define OUT_MAX              ((size_t)4 * 1024 * 1024)  /* queued output of a client that stopped reading */
@@ -196,6 +200,11 @@ struct server {
     long fd_limit;              /* RLIMIT_NOFILE */
     size_t files_open;          /* static files being streamed */
     long long now;              /* the clock, read once per turn of the loop */
+    char read_buf[READ_CHUNK];  /* every read() lands here first, see on_readable */
+    char *spare_data[SPARE_COUNT]; /* emptied buffers kept for reuse, see buffer_free */
+    size_t spare_cap[SPARE_COUNT];
+    size_t spare_count;
+    size_t spare_bytes;
     struct room **room_buckets; /* hash table: rooms by name */
     size_t bucket_count;
     size_t room_count;
@@ -317,9 +326,24 @@ static size_t buffer_used(const struct buffer *b)
     return b->len - b->start;
 }
 
+/* Empties a buffer.  Its memory goes back to the spares if they have room
+ * (and never the loop's read buffer, which c->in only borrows): clients
+ * that take turns talking then reuse the same few blocks, instead of the
+ * heap's top growing and shrinking on every message, each time costing
+ * page faults in the kernel.  Idle clients still hold no buffer at all. */
 static void buffer_free(struct buffer *b)
 {
-    free(b->data);
+    if (b->data == server.read_buf) {
+        /* borrowed: nothing to give back */
+    } else if (b->data != NULL && b->cap <= SPARE_CAP_MAX && server.spare_count < SPARE_COUNT &&
+               server.spare_bytes + b->cap <= SPARE_BYTES_MAX) {
+        server.spare_data[server.spare_count] = b->data;
+        server.spare_cap[server.spare_count] = b->cap;
+        server.spare_count++;
+        server.spare_bytes += b->cap;
+    } else {
+        free(b->data);
+    }
     b->data = NULL;
     b->start = 0;
     b->len = 0;
@@ -337,6 +361,12 @@ static int buffer_reserve(struct buffer *b, size_t more)
         memmove(b->data, b->data + b->start, buffer_used(b));
         b->len -= b->start;
         b->start = 0;
+    }
+    if (b->data == NULL && server.spare_count > 0) {
+        server.spare_count--;       /* an empty buffer takes the last spare */
+        b->data = server.spare_data[server.spare_count];
+        b->cap = server.spare_cap[server.spare_count];
+        server.spare_bytes -= b->cap;
     }
     need = b->len + more;
     if (need <= b->cap) {
@@ -375,7 +405,7 @@ static void buffer_shrink(struct buffer *b)
     size_t used = buffer_used(b);
     size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
     char *data;
-    if (b->cap <= BUFFER_KEEP || used > b->cap / 4) {
+    if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) {
         return;
     }
     memmove(b->data, b->data + b->start, used);
@@ -765,29 +795,64 @@ static void on_listen_ready(void)
     }
 }
 
+/* Where the next read() goes.  A client with nothing pending borrows the
+ * loop's read buffer, and the bytes are parsed right there; only one with
+ * part of a message waiting reads into its own buffer, behind that part. */
+static int client_in_prepare(struct client *c)
+{
+    if (c->in.data == NULL) {
+        c->in.data = server.read_buf;
+        c->in.cap = sizeof server.read_buf;
+        c->in.start = 0;
+        c->in.len = 0;
+        return 0;
+    }
+    return buffer_reserve(&c->in, READ_OWN_MIN);
+}
+
+/* After parsing: a partial message left in the borrowed read buffer is
+ * copied into a buffer of the client's own, since the next client's
+ * read() will overwrite it.  Returns 0, or -1 if out of memory. */
+static int client_in_keep_leftover(struct client *c)
+{
+    struct buffer own = {NULL, 0, 0, 0};
+    if (c->in.data != server.read_buf) {
+        return 0;
+    }
+    if (buffer_used(&c->in) > 0 &&
+        buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0) {
+        return -1;
+    }
+    c->in = own;
+    return 0;
+}
+
 /* Reads what the socket has and hands it to the connection's parser. */
 static void on_readable(struct client *c)
 {
     ssize_t n;
-    if (buffer_reserve(&c->in, READ_CHUNK) < 0) {
+    int read_errno;
+    if (client_in_prepare(c) < 0) {
         client_out_of_memory(c);
         return;
     }
     n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return;
+    read_errno = errno;
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        if (c->state == CONN_HTTP) {
+            http_on_input(c);
+        } else if (c->state == CONN_CLOSING) {
+            buffer_free(&c->in);   /* we are done talking: read and discard */
+        } else {
+            ws_on_input(c);
+        }
     }
-    if (n <= 0) {
-        client_kill(c, n == 0 ? "the peer closed" : strerror(errno));
-        return;
-    }
-    c->in.len += (size_t)n;
-    if (c->state == CONN_HTTP) {
-        http_on_input(c);
-    } else if (c->state == CONN_CLOSING) {
-        buffer_free(&c->in);   /* we are done talking: read and discard */
-    } else {
-        ws_on_input(c);
+    if (client_in_keep_leftover(c) < 0) {
+        client_out_of_memory(c);
+    } else if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
+                          read_errno != EINTR)) {
+        client_kill(c, n == 0 ? "the peer closed" : strerror(read_errno));
     }
 }
 
@@ -2099,11 +2164,25 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     return (long)(f->header_len + f->payload_len);
 }
 
-/* §5.3: payload byte i is XORed with mask byte i % 4. */
+/* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
+ * time with the mask written out twice (memcpy keeps the byte order, so
+ * this is right on any machine), then the last few one by one. */
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4])
 {
+    unsigned char mask8[8];
+    uint64_t m;
     size_t i;
-    for (i = 0; i < len; i++) {
+    for (i = 0; i < 8; i++) {
+        mask8[i] = mask[i % 4];
+    }
+    memcpy(&m, mask8, 8);
+    for (i = 0; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, payload + i, 8);
+        word ^= m;
+        memcpy(payload + i, &word, 8);
+    }
+    for (; i < len; i++) {
         payload[i] ^= mask[i % 4];
     }
 }
@@ -3534,6 +3613,9 @@ static void server_stop(void)
     }
     clients_reap();
     rooms_reap();
+    while (server.spare_count > 0) {
+        free(server.spare_data[--server.spare_count]);
+    }
     free(server.pfds);
     free(server.clients);
     free(server.flush_list);
