@@ -81,6 +81,7 @@
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
+#define HOT_TURNS            16            /* turns that poll only the busy clients, between full polls */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 
@@ -146,6 +147,7 @@ struct client {
     long long file_left;        /* its bytes not yet queued */
     int close_when_sent;        /* HTTP: close after this response */
     int flush_queued;           /* in server.flush_list for this turn */
+    int busy;                   /* had news since the last full poll (see poll_hot_first) */
     int write_shut;             /* CLOSING: shutdown(SHUT_WR) done */
     long long deadline;         /* HTTP: head due; CLOSING: give up; 0 = none */
     long long send_due;         /* output queued: close if no write progress by then */
@@ -190,6 +192,8 @@ struct server {
     struct client **flush_list; /* clients with frames to write this turn */
     size_t flush_count;
     size_t count;               /* used entries of both arrays */
+    size_t hot;                 /* entries [0, hot) are the listener and the busy clients */
+    int hot_turns_left;         /* hot-only polls before the next full one */
     size_t cap;
     size_t dead;                /* clients waiting to be freed */
     unsigned long next_number;
@@ -710,6 +714,28 @@ static void client_free(struct client *c)
     free(c);
 }
 
+/* Moves the client in slot `from` of the arrays to slot `to`. */
+static void slot_move(size_t from, size_t to)
+{
+    if (from == to) {
+        return;
+    }
+    server.pfds[to] = server.pfds[from];
+    server.clients[to] = server.clients[from];
+    server.clients[to]->slot = to;
+}
+
+/* Swaps two clients' slots. */
+static void slot_swap(size_t i, size_t j)
+{
+    struct pollfd pfd = server.pfds[i];
+    struct client *c = server.clients[i];
+    slot_move(j, i);
+    server.pfds[j] = pfd;
+    server.clients[j] = c;
+    c->slot = j;
+}
+
 /* Frees the clients killed during this turn; the last entry of the arrays
  * moves into each freed slot.  room_leave() again, because a handler may
  * have put a client into a room after a send had killed it. */
@@ -718,18 +744,22 @@ static void clients_reap(void)
     size_t i = server.count;
     while (server.dead > 0 && i > 1) {
         struct client *c;
+        size_t hole = i - 1;
         i--;
         c = server.clients[i];
         if (c->state != CONN_DEAD) {
             continue;
         }
         room_leave(c);
-        server.count--;
-        if (i != server.count) {
-            server.clients[i] = server.clients[server.count];
-            server.pfds[i] = server.pfds[server.count];
-            server.clients[i]->slot = i;
+        if (i < server.hot) {
+            /* Keep the busy part in one piece: its last entry fills the
+             * hole, and the hole moves to the start of the rest. */
+            server.hot--;
+            slot_move(server.hot, i);
+            hole = server.hot;
         }
+        server.count--;
+        slot_move(server.count, hole);
         client_free(c);
         server.dead--;
     }
@@ -949,12 +979,55 @@ static int poll_timeout(void)
     return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
 }
 
+/* Before a full poll: busy clients that had no news since the last one
+ * go back among the others. */
+static void hot_demote_quiet(void)
+{
+    size_t i = 1;
+    while (i < server.hot) {
+        struct client *c = server.clients[i];
+        if (c->busy) {
+            c->busy = 0;
+            i++;
+        } else {
+            server.hot--;
+            slot_swap(i, server.hot);   /* look at the one moved into i next */
+        }
+    }
+}
+
+/* poll() costs in proportion to the descriptors it is given, ready or not:
+ * with 10,000 idle clients, every turn would walk 10,000 sockets in the
+ * kernel to find the few with news.  So the busy clients sit at the front
+ * of the arrays (server.hot), and while they have news most turns poll
+ * only them, without waiting.  Every HOT_TURNS turns -- and whenever the
+ * busy ones have nothing -- a full poll looks at everyone and sleeps until
+ * a timer is due.  An idle client thus waits at most HOT_TURNS short turns
+ * to be heard; once heard, it joins the front (see server_loop).
+ * Returns poll()'s result; *count is how many entries were polled. */
+static int poll_hot_first(size_t *count)
+{
+    int ready;
+    if (server.hot > 1 && server.hot_turns_left > 0) {
+        server.hot_turns_left--;
+        *count = server.hot;
+        ready = poll(server.pfds, (nfds_t)server.hot, 0);
+        if (ready != 0) {
+            return ready;
+        }
+    }
+    hot_demote_quiet();
+    server.hot_turns_left = HOT_TURNS;
+    *count = server.count;  /* clients accepted in this turn wait for the next */
+    return poll(server.pfds, (nfds_t)server.count, poll_timeout());
+}
+
 static void server_loop(void)
 {
     while (!stop_requested) {
         size_t i;
-        size_t count = server.count;  /* clients accepted now wait for the next turn */
-        int ready = poll(server.pfds, (nfds_t)count, poll_timeout());
+        size_t count;
+        int ready = poll_hot_first(&count);
         if (ready < 0 && errno != EINTR) {
             die(1, "poll: %s", strerror(errno));
         }
@@ -973,6 +1046,13 @@ static void server_loop(void)
             ready--;
             if (c->state == CONN_DEAD) {
                 continue;
+            }
+            c->busy = 1;
+            if (i >= server.hot) {
+                /* News from a quiet client: it moves to the busy part.  The
+                 * one it swaps with was already seen this turn. */
+                slot_swap(i, server.hot);
+                server.hot++;
             }
             if (revents & (POLLIN | POLLHUP | POLLERR)) {
                 on_readable(c);
@@ -3593,6 +3673,7 @@ static void server_start(void)
     server.pfds[0].fd = server.listen_fd;
     server.pfds[0].events = POLLIN;
     server.count = 1;
+    server.hot = 1;
     server.now = now_ms();
     server.next_timer = server.now + TIMER_IDLE_MS;
     signals_setup();
