@@ -240,16 +240,14 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
  * ====================================================================== */
 
 /* Milliseconds on a clock that never jumps (not the wall clock). */
-static long long now_ms(void)
-{
+static long long now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Start-up errors: say why and exit.  Per-client errors never come here. */
-static void die(int code, const char *fmt, ...)
-{
+static void die(int code, const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "signal: ");
     va_start(ap, fmt);
@@ -260,12 +258,9 @@ static void die(int code, const char *fmt, ...)
 }
 
 /* One line on stderr, only with -v: how a learner watches the wire. */
-static void trace(const char *fmt, ...)
-{
+static void trace(const char *fmt, ...) {
     va_list ap;
-    if (!server.verbose) {
-        return;
-    }
+    if (!server.verbose) return;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -275,24 +270,19 @@ static void trace(const char *fmt, ...)
 /* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: how
  * -v names a connection from its first request to its close, so that the
  * id a page shows can be found with grep. */
-static const char *client_label(const struct client *c, char out[64])
-{
-    if (c->sio_id[0] != '\0') {
+static const char *client_label(const struct client *c, char out[64]) {
+    if (c->sio_id[0] != '\0')
         snprintf(out, 64, "conn %lu [%s]", c->number, c->sio_id);
-    } else {
+    else
         snprintf(out, 64, "conn %lu", c->number);
-    }
     return out;
 }
 
 /* A trace line about one connection: its label, then the text. */
-static void trace_client(const struct client *c, const char *fmt, ...)
-{
+static void trace_client(const struct client *c, const char *fmt, ...) {
     char label[64];
     va_list ap;
-    if (!server.verbose) {
-        return;
-    }
+    if (!server.verbose) return;
     fputs(client_label(c, label), stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -305,8 +295,7 @@ static void trace_client(const struct client *c, const char *fmt, ...)
  * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
  * as itself).  A cut never splits a character.  Returns the bytes shown. */
 static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
-                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1])
-{
+                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]) {
     struct utf8_state st = {0, 0, 0};
     size_t len = a_len + b_len;
     size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
@@ -325,8 +314,7 @@ static size_t trace_printable(const unsigned char *a, size_t a_len, const unsign
 }
 
 /* The unread bytes of a buffer. */
-static size_t buffer_used(const struct buffer *b)
-{
+static size_t buffer_used(const struct buffer *b) {
     return b->len - b->start;
 }
 
@@ -335,8 +323,7 @@ static size_t buffer_used(const struct buffer *b)
  * that take turns talking then reuse the same few blocks, instead of the
  * heap's top growing and shrinking on every message, each time costing
  * page faults in the kernel.  Idle clients still hold no buffer at all. */
-static void buffer_free(struct buffer *b)
-{
+static void buffer_free(struct buffer *b) {
     if (b->data == server.read_buf) {
         /* borrowed: nothing to give back */
     } else if (b->data != NULL && b->cap <= SPARE_CAP_MAX && server.spare_count < SPARE_COUNT &&
@@ -356,9 +343,7 @@ static void buffer_free(struct buffer *b)
 
 /* Makes room for `more` bytes after the used ones: first by moving the used
  * bytes to the front, then by doubling.  Returns 0, or -1 if out of memory. */
-static int buffer_reserve(struct buffer *b, size_t more)
-{
-    size_t need;
+static int buffer_reserve(struct buffer *b, size_t more) {
     size_t cap;
     char *data;
     if (b->start > 0 && b->cap - b->len < more) {
@@ -372,31 +357,21 @@ static int buffer_reserve(struct buffer *b, size_t more)
         b->cap = server.spare_cap[server.spare_count];
         server.spare_bytes -= b->cap;
     }
-    need = b->len + more;
-    if (need <= b->cap) {
-        return 0;
-    }
+    size_t need = b->len + more;
+    if (need <= b->cap) return 0;
     cap = b->cap ? b->cap : 1024;
-    while (cap < need) {
+    while (cap < need)
         cap *= 2;
-    }
     data = realloc(b->data, cap);
-    if (data == NULL) {
-        return -1;
-    }
+    if (data == NULL) return -1;
     b->data = data;
     b->cap = cap;
     return 0;
 }
 
-static int buffer_append(struct buffer *b, const void *data, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    if (buffer_reserve(b, n) < 0) {
-        return -1;
-    }
+static int buffer_append(struct buffer *b, const void *data, size_t n) {
+    if (n == 0) return 0;
+    if (buffer_reserve(b, n) < 0) return -1;
     memcpy(b->data + b->len, data, n);
     b->len += n;
     return 0;
@@ -404,14 +379,11 @@ static int buffer_append(struct buffer *b, const void *data, size_t n)
 
 /* A buffer that grew for one big message gives most of its memory back
  * once that message is consumed, even if bytes of the next one remain. */
-static void buffer_shrink(struct buffer *b)
-{
+static void buffer_shrink(struct buffer *b) {
     size_t used = buffer_used(b);
     size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
     char *data;
-    if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) {
-        return;
-    }
+    if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) return;
     memmove(b->data, b->data + b->start, used);
     b->start = 0;
     b->len = used;
@@ -423,14 +395,12 @@ static void buffer_shrink(struct buffer *b)
 }
 
 /* Drops n bytes from the front; an emptied buffer gives its memory back. */
-static void buffer_consume(struct buffer *b, size_t n)
-{
+static void buffer_consume(struct buffer *b, size_t n) {
     b->start += n;
-    if (b->start >= b->len) {
+    if (b->start >= b->len)
         buffer_free(b);
-    } else {
+    else
         buffer_shrink(b);
-    }
 }
 
 /* ======================================================================
@@ -443,23 +413,18 @@ static void buffer_consume(struct buffer *b, size_t n)
  * client that was freed under it.
  * ====================================================================== */
 
-static int set_nonblocking(int fd)
-{
+static int set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        return -1;
-    }
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
     return 0;
 }
 
-static int client_has_output(const struct client *c)
-{
+static int client_has_output(const struct client *c) {
     return buffer_used(&c->out) > 0 || c->file_fd >= 0;
 }
 
 /* What this client waits for in poll(). */
-static void client_update_events(struct client *c)
-{
+static void client_update_events(struct client *c) {
     short events = POLLIN;
     /* No reading: a dead client; an HTTP client while its response goes
      * out (one at a time: pipelined requests wait in the kernel); an /echo
@@ -468,9 +433,8 @@ static void client_update_events(struct client *c)
         (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX)) {
         events = 0;
     }
-    if (client_has_output(c)) {
+    if (client_has_output(c))
         events |= POLLOUT;
-    }
     server.pfds[c->slot].events = events;
 }
 
@@ -486,11 +450,8 @@ static void client_update_events(struct client *c)
  * the turn has returned.  Code after a send may therefore use the client
  * and its room freely: at worst it writes to a dead client, which is a
  * no-op (client_queue), or puts it in a room, which clients_reap() undoes. */
-static void client_kill(struct client *c, const char *reason)
-{
-    if (c->state == CONN_DEAD) {
-        return;
-    }
+static void client_kill(struct client *c, const char *reason) {
+    if (c->state == CONN_DEAD) return;
     trace_client(c, ": closed (%s)", reason);
     room_leave(c);
     c->state = CONN_DEAD;
@@ -499,35 +460,29 @@ static void client_kill(struct client *c, const char *reason)
 }
 
 /* A failed allocation costs the one client that needed the memory. */
-static void client_out_of_memory(struct client *c)
-{
+static void client_out_of_memory(struct client *c) {
     fprintf(stderr, "signal: client %lu: out of memory, closing it\n", c->number);
     client_kill(c, "out of memory");
 }
 
 /* Lowers server.next_timer so that timers_run() looks at `when`. */
-static void timer_schedule(long long when)
-{
-    if (when > 0 && when < server.next_timer) {
+static void timer_schedule(long long when) {
+    if (when > 0 && when < server.next_timer)
         server.next_timer = when;
-    }
 }
 
-static void file_close(struct client *c)
-{
+static void file_close(struct client *c) {
     close(c->file_fd);
     c->file_fd = -1;
     server.files_open--;
 }
 
 /* Queues the next piece of a static file behind the response head. */
-static void file_fill(struct client *c)
-{
+static void file_fill(struct client *c) {
     size_t want = FILE_CHUNK;
     ssize_t n;
-    if ((long long)want > c->file_left) {
+    if ((long long)want > c->file_left)
         want = (size_t)c->file_left;
-    }
     if (want > 0 && buffer_reserve(&c->out, want) < 0) {
         client_out_of_memory(c);
         return;
@@ -542,30 +497,21 @@ static void file_fill(struct client *c)
             c->close_when_sent = 1;
         }
     }
-    if (c->file_left <= 0) {
+    if (c->file_left <= 0)
         file_close(c);
-    }
 }
 
 /* Writes what the socket takes.  Stops at EAGAIN; poll() says when to go on. */
-static void client_flush(struct client *c)
-{
+static void client_flush(struct client *c) {
     while (c->state != CONN_DEAD) {
-        ssize_t n;
         if (buffer_used(&c->out) == 0) {
-            if (c->file_fd < 0) {
-                break;
-            }
+            if (c->file_fd < 0) break;
             file_fill(c);
             continue;
         }
-        n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            break;
-        }
+        ssize_t n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n < 0) {
             client_kill(c, strerror(errno));
             return;
@@ -573,12 +519,9 @@ static void client_flush(struct client *c)
         buffer_consume(&c->out, (size_t)n);
         c->send_due = server.now + SEND_TIMEOUT_MS;  /* progress: the clock restarts */
     }
-    if (c->state == CONN_DEAD) {
-        return;
-    }
-    if (!client_has_output(c)) {
+    if (c->state == CONN_DEAD) return;
+    if (!client_has_output(c))
         c->send_due = 0;
-    }
     if (c->state == CONN_CLOSING && !client_has_output(c) && !c->write_shut) {
         /* Our last byte is out: tell the peer with a FIN, then wait for
          * its -- the linger starts now, never while output is queued. */
@@ -592,11 +535,8 @@ static void client_flush(struct client *c)
 
 /* Queues bytes for the client.  A client that lets more than OUT_MAX pile
  * up has stopped reading: it is dropped rather than slowing anyone else. */
-static void client_queue(struct client *c, const void *data, size_t n)
-{
-    if (c->state == CONN_DEAD) {
-        return;
-    }
+static void client_queue(struct client *c, const void *data, size_t n) {
+    if (c->state == CONN_DEAD) return;
     /* Socket.IO clients receive what others send; one that stops reading
      * is dropped.  (/echo clients only get their own bytes back: they are
      * slowed down instead, see client_update_events.) */
@@ -618,8 +558,7 @@ static void client_queue(struct client *c, const void *data, size_t n)
 
 /* Asks for a flush at the end of this turn of the loop: a burst of
  * messages to one client then costs one write() instead of one each. */
-static void client_flush_later(struct client *c)
-{
+static void client_flush_later(struct client *c) {
     if (!c->flush_queued && c->state != CONN_DEAD) {
         c->flush_queued = 1;
         server.flush_list[server.flush_count++] = c;
@@ -627,8 +566,7 @@ static void client_flush_later(struct client *c)
 }
 
 /* The end of a turn: write what the handlers queued. */
-static void clients_flush_queued(void)
-{
+static void clients_flush_queued(void) {
     size_t i;
     for (i = 0; i < server.flush_count; i++) {
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
@@ -641,11 +579,8 @@ static void clients_flush_queued(void)
 /* We have said our last word: flush it, then wait for the peer to close
  * (closing first, with unread input, would make the kernel send a reset
  * that can destroy our last bytes in flight). */
-static void client_close_gracefully(struct client *c)
-{
-    if (c->state == CONN_DEAD || c->state == CONN_CLOSING) {
-        return;
-    }
+static void client_close_gracefully(struct client *c) {
+    if (c->state == CONN_DEAD || c->state == CONN_CLOSING) return;
     c->state = CONN_CLOSING;
     c->deadline = 0;    /* set by client_flush once the last byte is out */
     buffer_free(&c->msg);
@@ -654,40 +589,28 @@ static void client_close_gracefully(struct client *c)
 
 /* Doubles the poll set and the arrays that run beside it.  Returns 0, or
  * -1 if out of memory (the old arrays stay valid either way). */
-static int server_grow(void)
-{
+static int server_grow(void) {
     size_t cap = server.cap * 2;
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
     struct client **clients;
-    if (pfds == NULL) {
-        return -1;
-    }
+    if (pfds == NULL) return -1;
     server.pfds = pfds;
     clients = realloc(server.clients, cap * sizeof(struct client *));
-    if (clients == NULL) {
-        return -1;
-    }
+    if (clients == NULL) return -1;
     server.clients = clients;
     clients = realloc(server.flush_list, cap * sizeof(struct client *));
-    if (clients == NULL) {
-        return -1;
-    }
+    if (clients == NULL) return -1;
     server.flush_list = clients;
     server.cap = cap;
     return 0;
 }
 
 /* Adds a connection to the poll set; the arrays grow as clients come. */
-static struct client *client_new(int fd)
-{
+static struct client *client_new(int fd) {
     struct client *c;
-    if (server.count == server.cap && server_grow() < 0) {
-        return NULL;
-    }
+    if (server.count == server.cap && server_grow() < 0) return NULL;
     c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        return NULL;
-    }
+    if (c == NULL) return NULL;
     c->fd = fd;
     c->number = ++server.next_number;
     c->state = CONN_HTTP;
@@ -702,12 +625,10 @@ static struct client *client_new(int fd)
     return c;
 }
 
-static void client_free(struct client *c)
-{
+static void client_free(struct client *c) {
     close(c->fd);
-    if (c->file_fd >= 0) {
+    if (c->file_fd >= 0)
         file_close(c);
-    }
     buffer_free(&c->in);
     buffer_free(&c->out);
     buffer_free(&c->msg);
@@ -715,19 +636,15 @@ static void client_free(struct client *c)
 }
 
 /* Moves the client in slot `from` of the arrays to slot `to`. */
-static void slot_move(size_t from, size_t to)
-{
-    if (from == to) {
-        return;
-    }
+static void slot_move(size_t from, size_t to) {
+    if (from == to) return;
     server.pfds[to] = server.pfds[from];
     server.clients[to] = server.clients[from];
     server.clients[to]->slot = to;
 }
 
 /* Swaps two clients' slots. */
-static void slot_swap(size_t i, size_t j)
-{
+static void slot_swap(size_t i, size_t j) {
     struct pollfd pfd = server.pfds[i];
     struct client *c = server.clients[i];
     slot_move(j, i);
@@ -739,17 +656,13 @@ static void slot_swap(size_t i, size_t j)
 /* Frees the clients killed during this turn; the last entry of the arrays
  * moves into each freed slot.  room_leave() again, because a handler may
  * have put a client into a room after a send had killed it. */
-static void clients_reap(void)
-{
+static void clients_reap(void) {
     size_t i = server.count;
     while (server.dead > 0 && i > 1) {
-        struct client *c;
         size_t hole = i - 1;
         i--;
-        c = server.clients[i];
-        if (c->state != CONN_DEAD) {
-            continue;
-        }
+        struct client *c = server.clients[i];
+        if (c->state != CONN_DEAD) continue;
         room_leave(c);
         if (i < server.hot) {
             /* Keep the busy part in one piece: its last entry fills the
@@ -777,8 +690,7 @@ static void clients_reap(void)
  * stop polling the listening socket for a moment instead of spinning on
  * it.  New clients wait in the kernel's backlog; the ones we have are
  * served. */
-static void accept_pause(const char *why)
-{
+static void accept_pause(const char *why) {
     if (!server.accept_pause_logged) {
         fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
         server.accept_pause_logged = 1;
@@ -790,17 +702,15 @@ static void accept_pause(const char *why)
 
 /* Accepts waiting connections, keeping FD_RESERVE descriptors free so
  * that accepted clients can still be sent files. */
-static void on_listen_ready(void)
-{
+static void on_listen_ready(void) {
     int k;
     for (k = 0; k < ACCEPT_BATCH; k++) {
         int one = 1;
-        int fd;
         if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
             accept_pause("all file descriptors in use");
             return;
         }
-        fd = accept(server.listen_fd, NULL, NULL);
+        int fd = accept(server.listen_fd, NULL, NULL);
         if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;     /* no more for now */
         }
@@ -828,8 +738,7 @@ static void on_listen_ready(void)
 /* Where the next read() goes.  A client with nothing pending borrows the
  * loop's read buffer, and the bytes are parsed right there; only one with
  * part of a message waiting reads into its own buffer, behind that part. */
-static int client_in_prepare(struct client *c)
-{
+static int client_in_prepare(struct client *c) {
     if (c->in.data == NULL) {
         c->in.data = server.read_buf;
         c->in.cap = sizeof server.read_buf;
@@ -843,12 +752,9 @@ static int client_in_prepare(struct client *c)
 /* After parsing: a partial message left in the borrowed read buffer is
  * copied into a buffer of the client's own, since the next client's
  * read() will overwrite it.  Returns 0, or -1 if out of memory. */
-static int client_in_keep_leftover(struct client *c)
-{
+static int client_in_keep_leftover(struct client *c) {
     struct buffer own = {NULL, 0, 0, 0};
-    if (c->in.data != server.read_buf) {
-        return 0;
-    }
+    if (c->in.data != server.read_buf) return 0;
     if (buffer_used(&c->in) > 0 &&
         buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0) {
         return -1;
@@ -858,16 +764,13 @@ static int client_in_keep_leftover(struct client *c)
 }
 
 /* Reads what the socket has and hands it to the connection's parser. */
-static void on_readable(struct client *c)
-{
-    ssize_t n;
-    int read_errno;
+static void on_readable(struct client *c) {
     if (client_in_prepare(c) < 0) {
         client_out_of_memory(c);
         return;
     }
-    n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    read_errno = errno;
+    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    int read_errno = errno;
     if (n > 0) {
         c->in.len += (size_t)n;
         if (c->state == CONN_HTTP) {
@@ -886,8 +789,7 @@ static void on_readable(struct client *c)
     }
 }
 
-static void on_writable(struct client *c)
-{
+static void on_writable(struct client *c) {
     client_flush(c);
     if (c->state == CONN_HTTP && !client_has_output(c)) {
         http_response_done(c);
@@ -898,17 +800,13 @@ static void on_writable(struct client *c)
 }
 
 /* The earlier of two deadlines, where 0 means "none". */
-static long long deadline_min(long long a, long long b)
-{
-    if (a == 0 || (b != 0 && b < a)) {
-        return b;
-    }
+static long long deadline_min(long long a, long long b) {
+    if (a == 0 || (b != 0 && b < a)) return b;
     return a;
 }
 
 /* An HTTP or CLOSING client's deadline has passed. */
-static void client_deadline_passed(struct client *c)
-{
+static void client_deadline_passed(struct client *c) {
     if (c->state == CONN_CLOSING) {
         client_kill(c, "the peer did not close in time");
     } else if (buffer_used(&c->in) > 0) {
@@ -921,8 +819,7 @@ static void client_deadline_passed(struct client *c)
 /* Runs one client's timers that are due, and returns its next deadline
  * (0 for none): timers_run() sets the next wake-up from these, so a
  * client that moves on here (408, then CLOSING) reports its new one. */
-static long long client_check_timers(struct client *c, long long now)
-{
+static long long client_check_timers(struct client *c, long long now) {
     if (c->send_due > 0 && now >= c->send_due) {
         client_kill(c, "no write progress: the peer stopped reading");
         return 0;
@@ -934,55 +831,42 @@ static long long client_check_timers(struct client *c, long long now)
     } else if (c->deadline > 0 && now >= c->deadline) {
         client_deadline_passed(c);
     }
-    if (c->state == CONN_DEAD) {
-        return 0;
-    }
-    if (c->state == CONN_HTTP && client_has_output(c)) {
-        return c->send_due;
-    }
+    if (c->state == CONN_DEAD) return 0;
+    if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
     return deadline_min(deadline_min(c->send_due, c->deadline),
                         deadline_min(c->ping_due, c->pong_due));
 }
 
 /* Runs the timers that are due.  They are checked at most every
  * TIMER_TICK_MS, so 10,000 idle clients cost little. */
-static void timers_run(long long now)
-{
+static void timers_run(long long now) {
     long long next = now + TIMER_IDLE_MS;
     size_t i;
-    if (now < server.next_timer) {
-        return;
-    }
+    if (now < server.next_timer) return;
     if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
         server.accept_paused_until = 0;
         server.pfds[0].events = POLLIN;
     }
-    if (server.accept_paused_until > 0) {
+    if (server.accept_paused_until > 0)
         next = server.accept_paused_until;
-    }
     for (i = 1; i < server.count; i++) {
         long long due = client_check_timers(server.clients[i], now);
-        if (due > 0 && due < next) {
+        if (due > 0 && due < next)
             next = due;
-        }
     }
     server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
 }
 
 /* How long poll() may sleep: until the next timer. */
-static int poll_timeout(void)
-{
+static int poll_timeout(void) {
     long long left = server.next_timer - now_ms();
-    if (left < 0) {
-        return 0;
-    }
+    if (left < 0) return 0;
     return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
 }
 
 /* Before a full poll: busy clients that had no news since the last one
  * go back among the others. */
-static void hot_demote_quiet(void)
-{
+static void hot_demote_quiet(void) {
     size_t i = 1;
     while (i < server.hot) {
         struct client *c = server.clients[i];
@@ -1005,16 +889,13 @@ static void hot_demote_quiet(void)
  * a timer is due.  An idle client thus waits at most HOT_TURNS short turns
  * to be heard; once heard, it joins the front (see server_loop).
  * Returns poll()'s result; *count is how many entries were polled. */
-static int poll_hot_first(size_t *count)
-{
+static int poll_hot_first(size_t *count) {
     int ready;
     if (server.hot > 1 && server.hot_turns_left > 0) {
         server.hot_turns_left--;
         *count = server.hot;
         ready = poll(server.pfds, (nfds_t)server.hot, 0);
-        if (ready != 0) {
-            return ready;
-        }
+        if (ready != 0) return ready;
     }
     hot_demote_quiet();
     server.hot_turns_left = HOT_TURNS;
@@ -1022,15 +903,13 @@ static int poll_hot_first(size_t *count)
     return poll(server.pfds, (nfds_t)server.count, poll_timeout());
 }
 
-static void server_loop(void)
-{
+static void server_loop(void) {
     while (!stop_requested) {
         size_t i;
         size_t count;
         int ready = poll_hot_first(&count);
-        if (ready < 0 && errno != EINTR) {
+        if (ready < 0 && errno != EINTR)
             die(1, "poll: %s", strerror(errno));
-        }
         server.now = now_ms();
         if (ready > 0 && server.pfds[0].revents != 0) {
             ready--;
@@ -1040,13 +919,9 @@ static void server_loop(void)
         for (i = 1; ready > 0 && i < count; i++) {
             struct client *c = server.clients[i];
             short revents = server.pfds[i].revents;
-            if (revents == 0) {
-                continue;
-            }
+            if (revents == 0) continue;
             ready--;
-            if (c->state == CONN_DEAD) {
-                continue;
-            }
+            if (c->state == CONN_DEAD) continue;
             c->busy = 1;
             if (i >= server.hot) {
                 /* News from a quiet client: it moves to the busy part.  The
@@ -1054,12 +929,10 @@ static void server_loop(void)
                 slot_swap(i, server.hot);
                 server.hot++;
             }
-            if (revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (revents & (POLLIN | POLLHUP | POLLERR))
                 on_readable(c);
-            }
-            if ((revents & POLLOUT) && c->state != CONN_DEAD) {
+            if ((revents & POLLOUT) && c->state != CONN_DEAD)
                 on_writable(c);
-            }
         }
         timers_run(server.now);
         clients_flush_queued();
@@ -1102,159 +975,113 @@ struct http_request {
 };
 
 /* RFC 9110 §5.6.2: tchar, the characters of a token (method, header name). */
-static int http_is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) {
-        return 1;
-    }
+static int http_is_tchar(unsigned char ch) {
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return 1;
     return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
 /* Control characters may not appear in a target or a header value. */
-static int http_is_ctl(unsigned char ch)
-{
+static int http_is_ctl(unsigned char ch) {
     return ch < 0x20 || ch == 0x7f;
 }
 
-static int slice_equals_nocase(struct slice s, const char *word)
-{
+static int slice_equals_nocase(struct slice s, const char *word) {
     return s.n == strlen(word) && strncasecmp(s.p, word, s.n) == 0;
 }
 
 /* Finds the end of the head: the byte after the first empty line.  Lines
  * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
  * Returns 0 if the empty line has not arrived yet. */
-static size_t http_find_head_end(const char *buf, size_t len)
-{
+static size_t http_find_head_end(const char *buf, size_t len) {
     size_t i;
     for (i = 0; i < len; i++) {
-        if (buf[i] != '\n') {
-            continue;
-        }
-        if (i + 1 < len && buf[i + 1] == '\n') {
-            return i + 2;
-        }
-        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') {
-            return i + 3;
-        }
+        if (buf[i] != '\n') continue;
+        if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
     }
     return 0;
 }
 
 /* Cuts the line starting at `pos` (up to `end`): sets *line, returns the
  * start of the next line.  A CR anywhere but before the LF is bad: -1. */
-static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line)
-{
+static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line) {
     size_t i = pos;
-    while (i < end && buf[i] != '\n') {
+    while (i < end && buf[i] != '\n')
         i++;
-    }
     line->p = buf + pos;
     line->n = i - pos;
-    if (line->n > 0 && line->p[line->n - 1] == '\r') {
+    if (line->n > 0 && line->p[line->n - 1] == '\r')
         line->n--;
-    }
-    if (memchr(line->p, '\r', line->n) != NULL) {
-        return -1;
-    }
+    if (memchr(line->p, '\r', line->n) != NULL) return -1;
     return (long)(i + 1);
 }
 
 /* "HTTP/1.1" -> 1.  Returns the minor version, -1 if it is not HTTP-version
  * syntax (400), -2 if it is a version other than 1.0 and 1.1 (505). */
-static int http_parse_version(struct slice v)
-{
-    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') {
-        return -1;
-    }
-    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') {
-        return -1;
-    }
-    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) {
-        return -2;
-    }
+static int http_parse_version(struct slice v) {
+    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') return -1;
+    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') return -1;
+    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) return -2;
     return v.p[7] - '0';
 }
 
 /* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0 or an
  * HTTP status for the error. */
-static int http_parse_request_line(struct slice line, struct http_request *req)
-{
+static int http_parse_request_line(struct slice line, struct http_request *req) {
     size_t i = 0;
-    size_t start;
     struct slice version;
-    while (i < line.n && http_is_tchar((unsigned char)line.p[i])) {
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
         i++;
-    }
-    if (i == 0 || i >= line.n || line.p[i] != ' ') {
-        return 400;
-    }
+    if (i == 0 || i >= line.n || line.p[i] != ' ') return 400;
     req->method.p = line.p;
     req->method.n = i;
-    start = ++i;
-    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i])) {
+    size_t start = ++i;
+    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i]))
         i++;
-    }
     /* Only the origin form ("/path?query"): a static server has no use
      * for absolute URLs, "*" or CONNECT's authority form. */
-    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') {
-        return 400;
-    }
+    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return 400;
     req->target.p = line.p + start;
     req->target.n = i - start;
     version.p = line.p + i + 1;
     version.n = line.n - i - 1;
     req->minor_version = http_parse_version(version);
-    if (req->minor_version == -2) {
-        return 505;
-    }
+    if (req->minor_version == -2) return 505;
     return req->minor_version < 0 ? 400 : 0;
 }
 
 /* Is `token` in a comma-separated list such as "keep-alive, Upgrade"? */
-static int http_has_token(struct slice list, const char *token)
-{
+static int http_has_token(struct slice list, const char *token) {
     size_t i = 0;
     while (i < list.n) {
         struct slice item;
-        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ',')) {
+        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
             i++;
-        }
         item.p = list.p + i;
-        while (i < list.n && list.p[i] != ',') {
+        while (i < list.n && list.p[i] != ',')
             i++;
-        }
         item.n = (size_t)(list.p + i - item.p);
-        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t')) {
+        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t'))
             item.n--;
-        }
-        if (slice_equals_nocase(item, token)) {
-            return 1;
-        }
+        if (slice_equals_nocase(item, token)) return 1;
     }
     return 0;
 }
 
 /* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
-static long long http_parse_length(struct slice v)
-{
+static long long http_parse_length(struct slice v) {
     long long n = 0;
     size_t i;
-    if (v.n == 0 || v.n > 18) {
-        return -1;
-    }
+    if (v.n == 0 || v.n > 18) return -1;
     for (i = 0; i < v.n; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9') {
-            return -1;
-        }
+        if (v.p[i] < '0' || v.p[i] > '9') return -1;
         n = n * 10 + (v.p[i] - '0');
     }
     return n;
 }
 
 /* Records the headers that signal.c acts on; others are skipped. */
-static int http_store_header(struct slice name, struct slice value, struct http_request *req)
-{
+static int http_store_header(struct slice name, struct slice value, struct http_request *req) {
     if (slice_equals_nocase(name, "host")) {
         req->host = value;
         req->host_count++;
@@ -1274,124 +1101,83 @@ static int http_store_header(struct slice name, struct slice value, struct http_
     } else if (slice_equals_nocase(name, "content-length")) {
         long long n = http_parse_length(value);
         /* RFC 9112 §6.3: an invalid or conflicting length is unrecoverable. */
-        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) {
-            return -1;
-        }
+        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) return -1;
         req->content_length = n;
     }
     return 0;
 }
 
 /* RFC 9112 §5: field-name ":" OWS field-value OWS.  Returns 0 or -1. */
-static int http_parse_header_line(struct slice line, struct http_request *req)
-{
+static int http_parse_header_line(struct slice line, struct http_request *req) {
     struct slice name;
     struct slice value;
     size_t i = 0;
     /* A line that starts with white space is obsolete line folding, and
      * white space before the colon MUST be rejected (RFC 9112 §5.1-5.2). */
-    while (i < line.n && http_is_tchar((unsigned char)line.p[i])) {
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
         i++;
-    }
-    if (i == 0 || i >= line.n || line.p[i] != ':') {
-        return -1;
-    }
+    if (i == 0 || i >= line.n || line.p[i] != ':') return -1;
     name.p = line.p;
     name.n = i;
     i++;
-    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t')) {
+    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
         i++;
-    }
     value.p = line.p + i;
     value.n = line.n - i;
-    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t')) {
+    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t'))
         value.n--;
-    }
     for (i = 0; i < value.n; i++) {
         unsigned char ch = (unsigned char)value.p[i];
-        if (http_is_ctl(ch) && ch != '\t') {
-            return -1;
-        }
+        if (http_is_ctl(ch) && ch != '\t') return -1;
     }
     return http_store_header(name, value, req);
 }
 
 /* Parses one request head at buf.  Returns its length when complete, 0
  * when more bytes are needed, -1 when bad (req->error_status says how). */
-int http_parse_request(const char *buf, size_t len, struct http_request *req)
-{
+int http_parse_request(const char *buf, size_t len, struct http_request *req) {
     size_t end = http_find_head_end(buf, len);
-    long pos;
     struct slice line;
     memset(req, 0, sizeof *req);
     req->content_length = -1;
     req->error_status = 431;
-    if (end == 0) {
-        return len >= HTTP_HEAD_MAX ? -1 : 0;
-    }
-    if (end > HTTP_HEAD_MAX) {
-        return -1;
-    }
+    if (end == 0) return len >= HTTP_HEAD_MAX ? -1 : 0;
+    if (end > HTTP_HEAD_MAX) return -1;
     req->error_status = 400;
-    pos = http_next_line(buf, 0, end, &line);
-    if (pos < 0) {
-        return -1;
-    }
+    long pos = http_next_line(buf, 0, end, &line);
+    if (pos < 0) return -1;
     req->error_status = http_parse_request_line(line, req);
-    if (req->error_status != 0) {
-        return -1;
-    }
+    if (req->error_status != 0) return -1;
     req->error_status = 400;
     for (;;) {
         pos = http_next_line(buf, (size_t)pos, end, &line);
-        if (pos < 0) {
-            return -1;
-        }
-        if (line.n == 0) {
-            break;
-        }
-        if (http_parse_header_line(line, req) < 0) {
-            return -1;
-        }
+        if (pos < 0) return -1;
+        if (line.n == 0) break;
+        if (http_parse_header_line(line, req) < 0) return -1;
     }
     /* RFC 9112 §3.2: more than one Host header is a 400. */
-    if (req->host_count > 1) {
-        return -1;
-    }
+    if (req->host_count > 1) return -1;
     req->error_status = 0;
     return (int)end;
 }
 
-static int http_hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
+static int http_hex_value(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
     return -1;
 }
 
 /* Does a decoded path contain a ".." segment ("/..", "/a/../b")? */
-static int http_has_dot_dot(const char *path, size_t n)
-{
+static int http_has_dot_dot(const char *path, size_t n) {
     size_t i = 0;
     while (i < n) {
-        size_t start;
-        while (i < n && path[i] == '/') {
+        while (i < n && path[i] == '/')
             i++;
-        }
-        start = i;
-        while (i < n && path[i] != '/') {
+        size_t start = i;
+        while (i < n && path[i] != '/')
             i++;
-        }
-        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
-            return 1;
-        }
+        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') return 1;
     }
     return 0;
 }
@@ -1400,46 +1186,34 @@ static int http_has_dot_dot(const char *path, size_t n)
  * Returns the decoded length, or -1 for a path that must never reach the
  * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
  * after decoding, so "%2e%2e" and "..%2f" are caught too. */
-long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size)
-{
+long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
     size_t i;
     size_t n = 0;
-    if (target_len == 0 || target[0] != '/' || out_size == 0) {
-        return -1;
-    }
+    if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
     for (i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
         int ch = (unsigned char)target[i];
         if (ch == '%') {
             int hi = i + 2 < target_len ? http_hex_value(target[i + 1]) : -1;
             int lo = i + 2 < target_len ? http_hex_value(target[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                return -1;
-            }
+            if (hi < 0 || lo < 0) return -1;
             ch = hi * 16 + lo;
             i += 2;
         }
-        if (ch == '\0' || ch == '\\' || n + 1 >= out_size) {
-            return -1;
-        }
+        if (ch == '\0' || ch == '\\' || n + 1 >= out_size) return -1;
         out[n++] = (char)ch;
     }
     out[n] = '\0';
-    if (http_has_dot_dot(out, n)) {
-        return -1;
-    }
+    if (http_has_dot_dot(out, n)) return -1;
     return (long)n;
 }
 
 /* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
  * the parameter is there. */
-int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value)
-{
+int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value) {
     const char *q = memchr(target, '?', target_len);
     const char *end = target + target_len;
     size_t name_len = strlen(name);
-    if (q == NULL) {
-        return 0;
-    }
+    if (q == NULL) return 0;
     q++;
     while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));
@@ -1460,8 +1234,7 @@ int http_query_param(const char *target, size_t target_len, const char *name, st
  * HTTP responses, and what to do with each request
  * ====================================================================== */
 
-static const char *http_reason(int status)
-{
+static const char *http_reason(int status) {
     switch (status) {
     case 101: return "Switching Protocols";
     case 200: return "OK";
@@ -1479,8 +1252,7 @@ static const char *http_reason(int status)
 }
 
 /* RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT". */
-static void http_date(char out[40])
-{
+static void http_date(char out[40]) {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -1490,22 +1262,20 @@ static void http_date(char out[40])
 /* Queues a status line and the headers every response carries.  `extra`
  * holds more header lines, each ending in CRLF. */
 static void http_send_head(struct client *c, int status, const char *type,
-                           long long length, const char *extra)
-{
+                           long long length, const char *extra) {
     char head[1024];
     char date[40];
-    int n;
     http_date(date);
-    n = snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\n"
-                 "Content-Type: %s\r\n"
-                 "Content-Length: %lld\r\n"
-                 "Date: %s\r\n"
-                 "Cache-Control: no-cache\r\n"
-                 "X-Content-Type-Options: nosniff\r\n"
-                 "%s%s\r\n",
-                 status, http_reason(status), type, length, date,
-                 c->close_when_sent ? "Connection: close\r\n" : "", extra);
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %lld\r\n"
+                     "Date: %s\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "%s%s\r\n",
+                     status, http_reason(status), type, length, date,
+                     c->close_when_sent ? "Connection: close\r\n" : "", extra);
     trace_client(c, ": %d %s, %lld byte%s", status, http_reason(status), length,
                  length == 1 ? "" : "s");
     client_queue(c, head, (size_t)n);
@@ -1513,19 +1283,16 @@ static void http_send_head(struct client *c, int status, const char *type,
 
 /* A complete response with a small body (errors, JSON answers). */
 static void http_send(struct client *c, int status, const char *type, const char *body,
-                      const char *extra, int head_only)
-{
+                      const char *extra, int head_only) {
     size_t n = strlen(body);
     http_send_head(c, status, type, (long long)n, extra);
-    if (!head_only) {
+    if (!head_only)
         client_queue(c, body, n);
-    }
     client_flush(c);
 }
 
 /* An error with a one-line text body, e.g. "404 Not Found". */
-static void http_send_error(struct client *c, int status, int head_only)
-{
+static void http_send_error(struct client *c, int status, int head_only) {
     char body[64];
     const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : "";
     snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
@@ -1533,8 +1300,7 @@ static void http_send_error(struct client *c, int status, int head_only)
 }
 
 /* For requests we cannot go on from: answer, then close the connection. */
-static void http_fail(struct client *c, int status)
-{
+static void http_fail(struct client *c, int status) {
     c->close_when_sent = 1;
     trace_client(c, ": bad request, answering %d and closing", status);
     http_send_error(c, status, 0);
@@ -1542,8 +1308,7 @@ static void http_fail(struct client *c, int status)
 }
 
 /* What the request asks of us, once its head is whole. */
-static void http_handle_request(struct client *c, const struct http_request *req)
-{
+static void http_handle_request(struct client *c, const struct http_request *req) {
     char path[HTTP_HEAD_MAX + 1];
     /* Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
     int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
@@ -1581,8 +1346,7 @@ static void http_handle_request(struct client *c, const struct http_request *req
 }
 
 /* The head has been answered completely: close, or wait for the next. */
-static void http_response_done(struct client *c)
-{
+static void http_response_done(struct client *c) {
     if (c->close_when_sent) {
         client_close_gracefully(c);
         return;
@@ -1596,35 +1360,24 @@ static void http_response_done(struct client *c)
  * only the bytes that came since the last one -- less two, since the empty
  * line may straddle reads -- so a head sent a byte at a time costs linear
  * time, not quadratic. */
-static int http_head_ready(struct client *c)
-{
+static int http_head_ready(struct client *c) {
     size_t used = buffer_used(&c->in);
     size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
-    if (used >= HTTP_HEAD_MAX) {
-        return 1;
-    }
-    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) {
-        return 1;
-    }
+    if (used >= HTTP_HEAD_MAX) return 1;
+    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) return 1;
     c->head_scanned = used;
     return 0;
 }
 
 /* New bytes on an HTTP connection: answer every complete head, in order
  * (pipelining), one response at a time. */
-static void http_on_input(struct client *c)
-{
+static void http_on_input(struct client *c) {
     while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
         struct http_request req;
-        int n;
-        if (!http_head_ready(c)) {
-            return;
-        }
-        n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        if (!http_head_ready(c)) return;
+        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
         c->head_scanned = 0;
-        if (n == 0) {
-            return;
-        }
+        if (n == 0) return;
         if (n < 0) {
             buffer_free(&c->in);
             http_fail(c, req.error_status);
@@ -1632,9 +1385,8 @@ static void http_on_input(struct client *c)
         }
         http_handle_request(c, &req);
         buffer_consume(&c->in, (size_t)n);
-        if (c->state == CONN_HTTP && !client_has_output(c)) {
+        if (c->state == CONN_HTTP && !client_has_output(c))
             http_response_done(c);
-        }
     }
     if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
         ws_on_input(c);  /* frames that came right behind the handshake */
@@ -1675,24 +1427,20 @@ static const struct content_type content_types[] = {
 };
 
 /* The type by the file's extension, case-insensitive. */
-const char *file_content_type(const char *path)
-{
+const char *file_content_type(const char *path) {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     size_t i;
     if (dot != NULL && (slash == NULL || dot > slash)) {
         for (i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
-            if (strcasecmp(dot + 1, content_types[i].extension) == 0) {
-                return content_types[i].type;
-            }
+            if (strcasecmp(dot + 1, content_types[i].extension) == 0) return content_types[i].type;
         }
     }
     return "application/octet-stream";
 }
 
 /* Is this resolved path ROOT itself or below it? */
-static int file_inside_root(const char *real)
-{
+static int file_inside_root(const char *real) {
     size_t n = server.root_real_len;
     if (n == 1) {
         return 1;  /* ROOT is "/" */
@@ -1702,16 +1450,12 @@ static int file_inside_root(const char *real)
 
 /* Opens the regular file that `path` names under ROOT.  Returns -1 if
  * there is none, -2 if we are out of file descriptors. */
-static int file_open(const char *path, struct stat *st)
-{
+static int file_open(const char *path, struct stat *st) {
     char joined[PATH_MAX];
     char real[PATH_MAX];
     const char *index = path[strlen(path) - 1] == '/' ? "index.html" : "";
-    int fd;
     int n = snprintf(joined, sizeof joined, "%s%s%s", server.root_real, path, index);
-    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) {
-        return -1;
-    }
+    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) return -1;
     if (!file_inside_root(real)) {
         trace("refused a path that resolves outside the root");
         return -1;
@@ -1720,10 +1464,8 @@ static int file_open(const char *path, struct stat *st)
      * a file swapped for a symbolic link since realpath() looked is not
      * followed (ELOOP, so 404).  What remains is a folder on the path
      * swapped for a link in that moment: see the README. */
-    fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0) {
-        return errno == EMFILE || errno == ENFILE ? -2 : -1;
-    }
+    int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(fd);  /* folders, devices, FIFOs: only regular files are served */
         return -1;
@@ -1732,16 +1474,14 @@ static int file_open(const char *path, struct stat *st)
 }
 
 /* GET or HEAD of a static file: the head now, the bytes as the socket drains. */
-static void file_serve(struct client *c, const char *path, int head_only)
-{
+static void file_serve(struct client *c, const char *path, int head_only) {
     struct stat st;
-    const char *type;
     int fd = file_open(path, &st);
     if (fd < 0) {
         http_send_error(c, fd == -2 ? 503 : 404, head_only);
         return;
     }
-    type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
+    const char *type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
     http_send_head(c, 200, type, (long long)st.st_size, "");
     if (head_only || st.st_size == 0) {
         close(fd);
@@ -1770,14 +1510,12 @@ struct sha1_ctx {
     size_t used;                /* bytes in it */
 };
 
-static uint32_t sha1_rotl(uint32_t x, int n)
-{
+static uint32_t sha1_rotl(uint32_t x, int n) {
     return (x << n) | (x >> (32 - n));
 }
 
 /* FIPS 180-4 §6.1.2: one 64-byte block. */
-static void sha1_block(uint32_t h[5], const unsigned char *block)
-{
+static void sha1_block(uint32_t h[5], const unsigned char *block) {
     uint32_t w[80];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
     size_t t;
@@ -1785,13 +1523,11 @@ static void sha1_block(uint32_t h[5], const unsigned char *block)
         w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
                (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
     }
-    for (t = 16; t < 80; t++) {
+    for (t = 16; t < 80; t++)
         w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-    }
     for (t = 0; t < 80; t++) {
         uint32_t f;
         uint32_t k;
-        uint32_t temp;
         if (t < 20) {
             f = (b & c) | (~b & d);
             k = 0x5A827999;
@@ -1805,7 +1541,7 @@ static void sha1_block(uint32_t h[5], const unsigned char *block)
             f = b ^ c ^ d;
             k = 0xCA62C1D6;
         }
-        temp = sha1_rotl(a, 5) + f + e + k + w[t];
+        uint32_t temp = sha1_rotl(a, 5) + f + e + k + w[t];
         e = d;
         d = c;
         c = sha1_rotl(b, 30);
@@ -1819,8 +1555,7 @@ static void sha1_block(uint32_t h[5], const unsigned char *block)
     h[4] += e;
 }
 
-static void sha1_init(struct sha1_ctx *ctx)
-{
+static void sha1_init(struct sha1_ctx *ctx) {
     ctx->h[0] = 0x67452301;
     ctx->h[1] = 0xEFCDAB89;
     ctx->h[2] = 0x98BADCFE;
@@ -1830,8 +1565,7 @@ static void sha1_init(struct sha1_ctx *ctx)
     ctx->used = 0;
 }
 
-static void sha1_update(struct sha1_ctx *ctx, const void *data, size_t len)
-{
+static void sha1_update(struct sha1_ctx *ctx, const void *data, size_t len) {
     const unsigned char *p = data;
     size_t i;
     for (i = 0; i < len; i++) {
@@ -1846,24 +1580,20 @@ static void sha1_update(struct sha1_ctx *ctx, const void *data, size_t len)
 
 /* Padding (FIPS 180-4 §5.1.1): a 1 bit, zeros, then the length in bits as
  * a 64-bit big-endian number, so the total is a multiple of 64 bytes. */
-static void sha1_final(struct sha1_ctx *ctx, unsigned char digest[20])
-{
+static void sha1_final(struct sha1_ctx *ctx, unsigned char digest[20]) {
     uint64_t bits = ctx->length * 8;
     unsigned char pad = 0x80;
     unsigned char length[8];
     int i;
     sha1_update(ctx, &pad, 1);
     pad = 0;
-    while (ctx->used != 56) {
+    while (ctx->used != 56)
         sha1_update(ctx, &pad, 1);
-    }
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 8; i++)
         length[i] = (unsigned char)(bits >> (56 - 8 * i));
-    }
     sha1_update(ctx, length, 8);
-    for (i = 0; i < 20; i++) {
+    for (i = 0; i < 20; i++)
         digest[i] = (unsigned char)(ctx->h[i / 4] >> (24 - 8 * (i % 4)));
-    }
 }
 
 /* ======================================================================
@@ -1878,18 +1608,15 @@ static const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
-static size_t base64_encode(const unsigned char *in, size_t len, char *out)
-{
+static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
     size_t i;
     size_t n = 0;
     for (i = 0; i < len; i += 3) {
         uint32_t group = (uint32_t)in[i] << 16;
-        if (i + 1 < len) {
+        if (i + 1 < len)
             group |= (uint32_t)in[i + 1] << 8;
-        }
-        if (i + 2 < len) {
+        if (i + 2 < len)
             group |= in[i + 2];
-        }
         out[n++] = base64_alphabet[(group >> 18) & 63];
         out[n++] = base64_alphabet[(group >> 12) & 63];
         out[n++] = (char)(i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=');
@@ -1899,48 +1626,35 @@ static size_t base64_encode(const unsigned char *in, size_t len, char *out)
     return n;
 }
 
-static int base64_value(char ch)
-{
+static int base64_value(char ch) {
     const char *p = ch ? strchr(base64_alphabet, ch) : NULL;
     return p ? (int)(p - base64_alphabet) : -1;
 }
 
 /* Decodes padded base64.  Returns the byte count, or -1 for a bad
  * character, a bad length or padding, or more than out_size bytes. */
-static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size)
-{
+static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size) {
     size_t i;
     size_t n = 0;
-    if (len % 4 != 0) {
-        return -1;
-    }
+    if (len % 4 != 0) return -1;
     for (i = 0; i < len; i += 4) {
         int last = i + 4 == len;
         int pads = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
         int v[4];
         int k;
-        if (pads > 0 && !last) {
-            return -1;
-        }
+        if (pads > 0 && !last) return -1;
         for (k = 0; k < 4 - pads; k++) {
             v[k] = base64_value(in[i + k]);
-            if (v[k] < 0) {
-                return -1;
-            }
+            if (v[k] < 0) return -1;
         }
-        for (; k < 4; k++) {
+        for (; k < 4; k++)
             v[k] = 0;
-        }
-        if (n + 3 - (size_t)pads > out_size) {
-            return -1;
-        }
+        if (n + 3 - (size_t)pads > out_size) return -1;
         out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        if (pads < 2) {
+        if (pads < 2)
             out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-        }
-        if (pads < 1) {
+        if (pads < 1)
             out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-        }
     }
     return (long)n;
 }
@@ -1957,8 +1671,7 @@ static long base64_decode(const char *in, size_t len, unsigned char *out, size_t
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 /* RFC 6455 §4.2.2, item 5.4: the accept value for a client's key. */
-static void ws_accept_key(const char *key, size_t key_len, char out[29])
-{
+static void ws_accept_key(const char *key, size_t key_len, char out[29]) {
     struct sha1_ctx ctx;
     unsigned char digest[20];
     sha1_init(&ctx);
@@ -1969,40 +1682,30 @@ static void ws_accept_key(const char *key, size_t key_len, char out[29])
 }
 
 /* RFC 6455 §4.2.1: what a valid opening handshake must have. */
-static int ws_handshake_valid(const struct http_request *req)
-{
+static int ws_handshake_valid(const struct http_request *req) {
     unsigned char key[18];
-    if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) {
-        return 0;
-    }
-    if (req->minor_version != 1 || req->host_count != 1) {
-        return 0;
-    }
-    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) {
-        return 0;
-    }
+    if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) return 0;
+    if (req->minor_version != 1 || req->host_count != 1) return 0;
+    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) return 0;
     return base64_decode(req->ws_key.p, req->ws_key.n, key, sizeof key) == 16;
 }
 
 /* The official client starts with HTTP long-polling unless told not to;
  * signal.c speaks WebSocket only.  Say so once without -v, every time
  * with it, so the browser's repeated 400s have an explanation. */
-static void eio_polling_hint(struct client *c)
-{
+static void eio_polling_hint(struct client *c) {
     const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
                        "signal.c does not serve: create the official client with "
                        "io({transports: ['websocket']})";
-    if (!server.verbose && !server.polling_hint_given) {
+    if (!server.verbose && !server.polling_hint_given)
         fprintf(stderr, "signal: %s\n", hint);
-    }
     server.polling_hint_given = 1;
     trace_client(c, ": %s", hint);
 }
 
 /* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
  * the reference server sends).  Returns 0 if the query is fine. */
-static int eio_check_query(struct client *c, const struct http_request *req, int head_only)
-{
+static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
     struct slice v;
     const char *error = NULL;
     if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
@@ -2012,12 +1715,9 @@ static int eio_check_query(struct client *c, const struct http_request *req, int
                v.n != 1 || v.p[0] != '4') {
         error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
     }
-    if (error == NULL) {
-        return 0;
-    }
-    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0) {
+    if (error == NULL) return 0;
+    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0)
         eio_polling_hint(c);
-    }
     http_send(c, 400, "application/json", error, "", head_only);
     return -1;
 }
@@ -2027,15 +1727,12 @@ static void eio_open(struct client *c);
 /* A request for /echo or /socket.io/: check it, answer 101, and switch the
  * connection over to frames. */
 static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
-                       int head_only)
-{
+                       int head_only) {
     char accept[29];
     char response[256];
     int n;
     int sio = strcmp(path, "/socket.io/") == 0;
-    if (sio && eio_check_query(c, req, head_only) < 0) {
-        return;
-    }
+    if (sio && eio_check_query(c, req, head_only) < 0) return;
     if (!ws_handshake_valid(req)) {
         http_send_error(c, 400, head_only);   /* HEAD lands here: it cannot upgrade */
         return;
@@ -2058,11 +1755,10 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
     c->state = sio ? CONN_WS_SIO : CONN_WS_ECHO;
     c->deadline = 0;
     trace_client(c, ": 101 Switching Protocols: HTTP -> WebSocket (%s)", path);
-    if (sio) {
+    if (sio)
         eio_open(c);
-    } else {
+    else
         ws_heartbeat_answered(c);
-    }
     client_flush(c);
 }
 
@@ -2077,8 +1773,7 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
  * ====================================================================== */
 
 /* 1 if none of the 8 bytes at p has its top bit set (all ASCII). */
-static int utf8_ascii8(const unsigned char *p)
-{
+static int utf8_ascii8(const unsigned char *p) {
     uint64_t eight;
     memcpy(&eight, p, 8);
     return (eight & 0x8080808080808080ULL) == 0;
@@ -2086,8 +1781,7 @@ static int utf8_ascii8(const unsigned char *p)
 
 /* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
  * is valid so far but ends inside a character, 1 if valid and complete. */
-static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n)
-{
+static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned char b = s[i];
@@ -2098,9 +1792,7 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
         }
         i++;
         if (st->need > 0) {
-            if (b < st->lo || b > st->hi) {
-                return -1;
-            }
+            if (b < st->lo || b > st->hi) return -1;
             st->need--;
             st->lo = 0x80;
             st->hi = 0xBF;
@@ -2173,8 +1865,7 @@ struct ws_frame {
     int error;              /* the close code, when the parser says -1 */
 };
 
-static int ws_opcode_known(int opcode)
-{
+static int ws_opcode_known(int opcode) {
     return opcode <= WS_BINARY || (opcode >= WS_CLOSE && opcode <= WS_PONG);
 }
 
@@ -2183,78 +1874,57 @@ static int ws_opcode_known(int opcode)
  * shows it, with f->error the close code to send.  max_payload bounds a
  * data frame: what is left of the message limit after earlier fragments. */
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
-                           struct ws_frame *f)
-{
-    uint64_t n;
+                           struct ws_frame *f) {
     size_t h = 2;
     int i;
     memset(f, 0, sizeof *f);
     f->error = 1002;        /* RFC 6455 §7.4.1: protocol error */
-    if (len < 2) {
-        return 0;
-    }
+    if (len < 2) return 0;
     f->fin = buf[0] >> 7;
     f->opcode = buf[0] & 0x0F;
     f->masked = buf[1] >> 7;
-    n = buf[1] & 0x7F;
+    uint64_t n = buf[1] & 0x7F;
     /* §5.2: RSV bits MUST be 0 without an extension; unknown opcodes fail. */
-    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) {
-        return -1;
-    }
+    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) return -1;
     /* §5.1: a server MUST close the connection upon an unmasked frame. */
-    if (!f->masked) {
-        return -1;
-    }
+    if (!f->masked) return -1;
     /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
-    if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) {
-        return -1;
-    }
+    if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) return -1;
     if (n == 126) {
-        if (len < 4) {
-            return 0;
-        }
+        if (len < 4) return 0;
         n = (uint64_t)buf[2] << 8 | buf[3];
         h = 4;
     } else if (n == 127) {
-        if (len < 10) {
-            return 0;
-        }
+        if (len < 10) return 0;
         if (buf[2] & 0x80) {
             return -1;      /* §5.2: the most significant bit MUST be 0 */
         }
         n = 0;
-        for (i = 2; i < 10; i++) {
+        for (i = 2; i < 10; i++)
             n = n << 8 | buf[i];
-        }
         h = 10;
     }
     if (f->opcode < WS_CLOSE && n > max_payload) {
         f->error = 1009;    /* §7.4.1: message too big */
         return -1;
     }
-    if (len < h + 4) {
-        return 0;
-    }
+    if (len < h + 4) return 0;
     memcpy(f->mask, buf + h, 4);
     f->header_len = h + 4;
     f->payload_len = (size_t)n;
-    if (len - f->header_len < f->payload_len) {
-        return 0;
-    }
+    if (len - f->header_len < f->payload_len) return 0;
     return (long)(f->header_len + f->payload_len);
 }
 
 /* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
  * time with the mask written out twice (memcpy keeps the byte order, so
  * this is right on any machine), then the last few one by one. */
-static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4])
-{
+static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]) {
     unsigned char mask8[8];
     uint64_t m;
     size_t i;
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 8; i++)
         mask8[i] = mask[i % 4];
-    }
     memcpy(&m, mask8, 8);
     for (i = 0; i + 8 <= len; i += 8) {
         uint64_t word;
@@ -2262,15 +1932,13 @@ static void ws_unmask(unsigned char *payload, size_t len, const unsigned char ma
         word ^= m;
         memcpy(payload + i, &word, 8);
     }
-    for (; i < len; i++) {
+    for (; i < len; i++)
         payload[i] ^= mask[i % 4];
-    }
 }
 
 /* A server frame's header: FIN set, no mask, the shortest length form
  * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
-static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len)
-{
+static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
     int i;
     out[0] = (unsigned char)(0x80 | opcode);
     if (payload_len < 126) {
@@ -2284,29 +1952,22 @@ static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_
         return 4;
     }
     out[1] = 127;
-    for (i = 0; i < 8; i++) {
+    for (i = 0; i < 8; i++)
         out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
-    }
     return 10;
 }
 
 /* §7.4: codes a peer may send.  1004-1006 and 1015 are reserved and must
  * never appear on the wire; 1016-2999 are unassigned; 3000-4999 belong to
  * libraries and applications. */
-static int ws_close_code_valid(unsigned code)
-{
-    if (code >= 1000 && code <= 1003) {
-        return 1;
-    }
-    if (code >= 1007 && code <= 1014) {
-        return 1;
-    }
+static int ws_close_code_valid(unsigned code) {
+    if (code >= 1000 && code <= 1003) return 1;
+    if (code >= 1007 && code <= 1014) return 1;
     return code >= 3000 && code <= 4999;
 }
 
 /* §7.4.1: what a close code means, for the trace. */
-static const char *ws_close_code_name(unsigned code)
-{
+static const char *ws_close_code_name(unsigned code) {
     switch (code) {
     case 1000: return "normal closure";
     case 1001: return "going away";
@@ -2323,8 +1984,7 @@ static const char *ws_close_code_name(unsigned code)
 
 /* A close frame under -v, decoded: "close 1001 going away". */
 static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
-                           size_t n)
-{
+                           size_t n) {
     char reason[TRACE_PAYLOAD_MAX + 1];
     unsigned code;
     if (n < 2) {
@@ -2340,40 +2000,31 @@ static void ws_trace_close(const struct client *c, const char *dir, const unsign
 /* One frame under -v, as text a learner can read: a text frame's payload
  * as it is (cut short), a close decoded, the others by name and size. */
 static void ws_trace(const struct client *c, const char *dir, int opcode,
-                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len)
-{
+                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len) {
     char text[TRACE_PAYLOAD_MAX + 1];
     size_t len = a_len + b_len;
     const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
-    if (opcode == WS_CONTINUATION) {
+    if (opcode == WS_CONTINUATION)
         name = "continuation";
-    }
-    if (!server.verbose) {
-        return;
-    }
-    if (opcode == WS_CLOSE) {
+    if (!server.verbose) return;
+    if (opcode == WS_CLOSE)
         ws_trace_close(c, dir, a, a_len);
-    } else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len) {
+    else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len)
         trace_client(c, " %s %s... (%lu bytes)", dir, text, (unsigned long)len);
-    } else if (opcode == WS_TEXT) {
+    else if (opcode == WS_TEXT)
         trace_client(c, " %s %s", dir, text);
-    } else {
+    else
         trace_client(c, " %s %s, %lu byte%s", dir, name, (unsigned long)len, len == 1 ? "" : "s");
-    }
 }
 
 /* Sends one frame whose payload is a followed by b (either may be empty):
  * Socket.IO prepends "42[..." to bytes it relays without copying them
  * twice. */
 static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
-                    const void *b, size_t b_len)
-{
+                    const void *b, size_t b_len) {
     unsigned char header[10];
-    size_t h;
-    if (c->state != CONN_WS_ECHO && c->state != CONN_WS_SIO) {
-        return;
-    }
-    h = ws_frame_header(header, opcode, a_len + b_len);
+    if (c->state != CONN_WS_ECHO && c->state != CONN_WS_SIO) return;
+    size_t h = ws_frame_header(header, opcode, a_len + b_len);
     ws_trace(c, "<-", opcode, a, a_len, b, b_len);
     client_queue(c, header, h);
     client_queue(c, a, a_len);
@@ -2383,8 +2034,7 @@ static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
 
 /* §7.1.7 "Fail the WebSocket Connection": send a close frame with the
  * code, then close the TCP connection once it is out. */
-static void ws_fail(struct client *c, int code, const char *why)
-{
+static void ws_fail(struct client *c, int code, const char *why) {
     unsigned char payload[2];
     payload[0] = (unsigned char)(code >> 8);
     payload[1] = (unsigned char)code;
@@ -2395,8 +2045,7 @@ static void ws_fail(struct client *c, int code, const char *why)
 }
 
 /* §5.5.1: the peer's close.  Answer with the same code and close. */
-static void ws_on_close(struct client *c, const unsigned char *p, size_t n)
-{
+static void ws_on_close(struct client *c, const unsigned char *p, size_t n) {
     struct utf8_state st = {0, 0, 0};
     unsigned code = 1000;   /* the spec: 1000 when the peer sent no code */
     unsigned char payload[2];
@@ -2425,26 +2074,22 @@ static void ws_on_close(struct client *c, const unsigned char *p, size_t n)
 static void eio_on_message(struct client *c, const char *data, size_t len);
 
 /* A whole message, from one frame or reassembled from several. */
-static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len)
-{
-    if (c->state == CONN_WS_ECHO) {
+static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len) {
+    if (c->state == CONN_WS_ECHO)
         ws_send(c, opcode, data, len, NULL, 0);
-    } else if (opcode == WS_BINARY) {
+    else if (opcode == WS_BINARY)
         ws_fail(c, 1003, "binary messages are not supported by Socket.IO here");
-    } else {
+    else
         eio_on_message(c, (const char *)data, len);
-    }
 }
 
 /* The largest message this endpoint takes (1009 beyond it). */
-static size_t ws_message_max(const struct client *c)
-{
+static size_t ws_message_max(const struct client *c) {
     return c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
 }
 
 /* Text and binary frames, whole or in fragments (§5.4). */
-static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
-{
+static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
     size_t max = ws_message_max(c);
     if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
         ws_fail(c, 1002, "continuation frame with no message to continue");
@@ -2487,8 +2132,7 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
     }
 }
 
-static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p)
-{
+static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
     ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
     if (c->state == CONN_WS_ECHO) {
         ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
@@ -2505,8 +2149,7 @@ static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsign
 }
 
 /* New bytes on a WebSocket: handle every whole frame, keep the rest. */
-static void ws_on_input(struct client *c)
-{
+static void ws_on_input(struct client *c) {
     size_t used = 0;
     while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
         struct ws_frame f;
@@ -2515,9 +2158,7 @@ static void ws_on_input(struct client *c)
          * the frame that would pass it fails as soon as its header is in. */
         size_t max = ws_message_max(c) - buffer_used(&c->msg);
         long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
-        if (n == 0) {
-            break;
-        }
+        if (n == 0) break;
         if (n < 0) {
             ws_fail(c, f.error, f.error == 1009 ? "frame too big" : "bad frame header");
             break;
@@ -2526,11 +2167,10 @@ static void ws_on_input(struct client *c)
         ws_on_frame(c, &f, p + f.header_len);
         used += (size_t)n;
     }
-    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO)
         buffer_consume(&c->in, used);
-    } else {
+    else
         buffer_free(&c->in);
-    }
 }
 
 /* ======================================================================
@@ -2549,32 +2189,27 @@ static void ws_on_input(struct client *c)
  * socket.io's ids look.  120 random bits make a repeat among even a
  * million live clients a 1-in-10^24 event, so no scan of the other
  * clients' ids is made: that scan would cost more with every client. */
-static void id_generate(char out[ID_LEN + 1])
-{
+static void id_generate(char out[ID_LEN + 1]) {
     unsigned char bytes[15];
     size_t i;
-    if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes) {
+    if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
         die(1, "cannot read /dev/urandom: %s", strerror(errno));
-    }
     base64_encode(bytes, sizeof bytes, out);
     for (i = 0; i < ID_LEN; i++) {
-        if (out[i] == '+') {
+        if (out[i] == '+')
             out[i] = '-';
-        } else if (out[i] == '/') {
+        else if (out[i] == '/')
             out[i] = '_';
-        }
     }
 }
 
 /* Sends one Engine.IO packet: its prefix (type and more) and a body. */
-static void eio_send(struct client *c, const char *prefix, const char *body, size_t body_len)
-{
+static void eio_send(struct client *c, const char *prefix, const char *body, size_t body_len) {
     ws_send(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
 }
 
 /* The open packet, right after the 101. */
-static void eio_open(struct client *c)
-{
+static void eio_open(struct client *c) {
     char open[256];
     id_generate(c->sid);
     snprintf(open, sizeof open,
@@ -2587,8 +2222,7 @@ static void eio_open(struct client *c)
 
 /* The peer answered (a "3" on Socket.IO, any frame on /echo): next ping
  * in pingInterval.  Also starts the heartbeat of a new WebSocket. */
-static void ws_heartbeat_answered(struct client *c)
-{
+static void ws_heartbeat_answered(struct client *c) {
     c->pong_due = 0;
     c->ping_due = server.now + server.ping_interval;
     timer_schedule(c->ping_due);
@@ -2598,16 +2232,14 @@ static void ws_heartbeat_answered(struct client *c)
  * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
  * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
  * browser answers by itself. */
-static void ws_check_heartbeat(struct client *c, long long now)
-{
+static void ws_check_heartbeat(struct client *c, long long now) {
     if (c->pong_due > 0 && now >= c->pong_due) {
         client_kill(c, "ping timeout");
     } else if (c->ping_due > 0 && now >= c->ping_due) {
-        if (c->state == CONN_WS_SIO) {
+        if (c->state == CONN_WS_SIO)
             eio_send(c, "2", NULL, 0);
-        } else {
+        else
             ws_send(c, WS_PING, NULL, 0, NULL, 0);
-        }
         c->ping_due = 0;
         c->pong_due = now + server.ping_timeout;
         timer_schedule(c->pong_due);
@@ -2624,54 +2256,38 @@ static void ws_check_heartbeat(struct client *c, long long now)
  * byte for byte.
  * ====================================================================== */
 
-static size_t json_skip_space(const char *p, size_t n, size_t i)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
+static size_t json_skip_space(const char *p, size_t n, size_t i) {
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    }
     return i;
 }
 
 /* Four hex digits of a \u escape, or -1. */
-static long json_hex4(const char *p, size_t n, size_t i)
-{
+static long json_hex4(const char *p, size_t n, size_t i) {
     long v = 0;
     size_t k;
-    if (i + 4 > n) {
-        return -1;
-    }
+    if (i + 4 > n) return -1;
     for (k = 0; k < 4; k++) {
         int d = http_hex_value(p[i + k]);
-        if (d < 0) {
-            return -1;
-        }
+        if (d < 0) return -1;
         v = v * 16 + d;
     }
     return v;
 }
 
 /* The end of the string that starts at p[i] == '"', or 0 if malformed. */
-static size_t json_string_end(const char *p, size_t n, size_t i)
-{
+static size_t json_string_end(const char *p, size_t n, size_t i) {
     for (i++; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
-        if (ch == '"') {
-            return i + 1;
-        }
+        if (ch == '"') return i + 1;
         if (ch < 0x20) {
             return 0;   /* control characters must be escaped */
         }
-        if (ch != '\\') {
-            continue;
-        }
+        if (ch != '\\') continue;
         i++;
-        if (i >= n || strchr("\"\\/bfnrtu", p[i]) == NULL || p[i] == '\0') {
-            return 0;
-        }
+        if (i >= n || strchr("\"\\/bfnrtu", p[i]) == NULL || p[i] == '\0') return 0;
         if (p[i] == 'u') {
-            if (json_hex4(p, n, i + 1) < 0) {
-                return 0;
-            }
+            if (json_hex4(p, n, i + 1) < 0) return 0;
             i += 4;
         }
     }
@@ -2679,44 +2295,32 @@ static size_t json_string_end(const char *p, size_t n, size_t i)
 }
 
 /* The end of the number at p[i] (RFC 8259 §6), or 0 if malformed. */
-static size_t json_number_end(const char *p, size_t n, size_t i)
-{
+static size_t json_number_end(const char *p, size_t n, size_t i) {
     size_t digits;
-    if (i < n && p[i] == '-') {
+    if (i < n && p[i] == '-')
         i++;
-    }
     if (i < n && p[i] == '0') {
         i++;
         if (i < n && p[i] >= '0' && p[i] <= '9') {
             return 0;           /* no leading zeros: "01" is not a number */
         }
     } else {
-        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
             digits++;
-        }
-        if (digits == 0) {
-            return 0;
-        }
+        if (digits == 0) return 0;
     }
     if (i < n && p[i] == '.') {
-        for (i++, digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        for (i++, digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
             digits++;
-        }
-        if (digits == 0) {
-            return 0;
-        }
+        if (digits == 0) return 0;
     }
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
-        if (i < n && (p[i] == '+' || p[i] == '-')) {
+        if (i < n && (p[i] == '+' || p[i] == '-'))
             i++;
-        }
-        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
             digits++;
-        }
-        if (digits == 0) {
-            return 0;
-        }
+        if (digits == 0) return 0;
     }
     return i;
 }
@@ -2725,50 +2329,32 @@ static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
 
 /* The end of the array or object at p[i], or 0 if malformed.  Objects are
  * "key": value pairs; arrays are values. */
-static size_t json_container_end(const char *p, size_t n, size_t i, int depth)
-{
+static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
     char close = p[i] == '[' ? ']' : '}';
-    if (depth >= JSON_DEPTH_MAX) {
-        return 0;
-    }
+    if (depth >= JSON_DEPTH_MAX) return 0;
     i = json_skip_space(p, n, i + 1);
-    if (i < n && p[i] == close) {
-        return i + 1;
-    }
+    if (i < n && p[i] == close) return i + 1;
     for (;;) {
         if (close == '}') {
             i = json_skip_space(p, n, i);
-            if (i >= n || p[i] != '"' || (i = json_string_end(p, n, i)) == 0) {
-                return 0;
-            }
+            if (i >= n || p[i] != '"' || (i = json_string_end(p, n, i)) == 0) return 0;
             i = json_skip_space(p, n, i);
-            if (i >= n || p[i] != ':') {
-                return 0;
-            }
+            if (i >= n || p[i] != ':') return 0;
             i++;
         }
         i = json_value_end(p, n, i, depth + 1);
-        if (i == 0) {
-            return 0;
-        }
+        if (i == 0) return 0;
         i = json_skip_space(p, n, i);
-        if (i < n && p[i] == close) {
-            return i + 1;
-        }
-        if (i >= n || p[i] != ',') {
-            return 0;
-        }
+        if (i < n && p[i] == close) return i + 1;
+        if (i >= n || p[i] != ',') return 0;
         i++;
     }
 }
 
 /* The end of the JSON value at or after p[i] (after white space), or 0. */
-static size_t json_value_end(const char *p, size_t n, size_t i, int depth)
-{
+static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
     i = json_skip_space(p, n, i);
-    if (i >= n) {
-        return 0;
-    }
+    if (i >= n) return 0;
     switch (p[i]) {
     case '"':
         return json_string_end(p, n, i);
@@ -2788,15 +2374,13 @@ static size_t json_value_end(const char *p, size_t n, size_t i, int depth)
 
 /* The length of the one JSON value at p (leading white space included),
  * or -1 if it is not valid JSON. */
-static long json_skip_value(const char *p, size_t n)
-{
+static long json_skip_value(const char *p, size_t n) {
     size_t end = json_value_end(p, n, 0, 0);
     return end == 0 ? -1 : (long)end;
 }
 
 /* Writes code point cp as UTF-8; returns the byte count (1-4). */
-static size_t utf8_encode(unsigned long cp, char *out)
-{
+static size_t utf8_encode(unsigned long cp, char *out) {
     if (cp < 0x80) {
         out[0] = (char)cp;
         return 1;
@@ -2822,21 +2406,15 @@ static size_t utf8_encode(unsigned long cp, char *out)
 /* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
  * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
  * for a lone surrogate, which no UTF-8 text can hold. */
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp)
-{
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp) {
     long hi = json_hex4(p, n, i + 1);
-    long lo;
     if (hi < 0xD800 || hi > 0xDFFF) {
         *cp = (unsigned long)hi;
         return i + 5;
     }
-    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') {
-        return 0;
-    }
-    lo = json_hex4(p, n, i + 7);
-    if (lo < 0xDC00 || lo > 0xDFFF) {
-        return 0;
-    }
+    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
+    long lo = json_hex4(p, n, i + 7);
+    if (lo < 0xDC00 || lo > 0xDFFF) return 0;
     *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
     return i + 11;
 }
@@ -2844,14 +2422,11 @@ static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned lon
 /* Decodes the string at p (p[0] == '"') into out as UTF-8 plus a NUL.
  * Returns the input bytes consumed, -1 if malformed (or a lone surrogate),
  * -2 if the text does not fit in out_size - 1 bytes. */
-static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len)
-{
+static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len) {
     size_t end = n > 0 && p[0] == '"' ? json_string_end(p, n, 0) : 0;
     size_t i = 1;
     size_t o = 0;
-    if (end == 0) {
-        return -1;
-    }
+    if (end == 0) return -1;
     while (i < end - 1) {
         char bytes[4];
         size_t len = 1;
@@ -2861,9 +2436,7 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
         } else if (p[i + 1] == 'u') {
             unsigned long cp;
             i = json_read_escape_u(p, n, i + 1, &cp);
-            if (i == 0) {
-                return -1;
-            }
+            if (i == 0) return -1;
             len = utf8_encode(cp, bytes);
         } else {
             const char *from = "\"\\/bfnrt";
@@ -2871,9 +2444,7 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
             bytes[0] = to[strchr(from, p[i + 1]) - from];
             i += 2;
         }
-        if (o + len >= out_size) {
-            return -2;
-        }
+        if (o + len >= out_size) return -2;
         memcpy(out + o, bytes, len);
         o += len;
     }
@@ -2884,13 +2455,10 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
 
 /* Writes s as a quoted JSON string: ", \ and control characters escaped.
  * Returns the length written (plus a NUL), or 0 if out_size is too small. */
-static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n)
-{
+static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n) {
     size_t o = 0;
     size_t i;
-    if (out_size < 3) {
-        return 0;
-    }
+    if (out_size < 3) return 0;
     out[o++] = '"';
     for (i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -2910,9 +2478,7 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
             esc[0] = (char)ch;
             len = 1;
         }
-        if (o + len + 2 > out_size) {
-            return 0;
-        }
+        if (o + len + 2 > out_size) return 0;
         memcpy(out + o, esc, len);
         o += len;
     }
@@ -2951,26 +2517,19 @@ struct sio_packet {
 };
 
 /* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
-static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk)
-{
+static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
     size_t i = 2;
     size_t digits = 0;
     pk->sio_type = -1;
     pk->nsp.p = "/";
     pk->nsp.n = 1;
     pk->ack_id = -1;
-    if (n == 0 || p[0] < '0' || p[0] > '6') {
-        return -1;
-    }
+    if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
     pk->eio_type = p[0] - '0';
     pk->data.p = p + 1;
     pk->data.n = n - 1;
-    if (pk->eio_type != 4) {
-        return 0;
-    }
-    if (n < 2 || p[1] < '0' || p[1] > '6') {
-        return -1;
-    }
+    if (pk->eio_type != 4) return 0;
+    if (n < 2 || p[1] < '0' || p[1] > '6') return -1;
     pk->sio_type = p[1] - '0';
     if (i < n && p[i] == '/') {
         const char *comma = memchr(p + i, ',', n - i);
@@ -2979,9 +2538,7 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk)
         i += pk->nsp.n + (comma != NULL);
     }
     while (i < n && p[i] >= '0' && p[i] <= '9') {
-        if (++digits > 9) {
-            return -1;
-        }
+        if (++digits > 9) return -1;
         pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
         i++;
     }
@@ -3000,21 +2557,17 @@ struct sio_event {
 
 /* An EVENT payload: a JSON array whose first element is the event's name.
  * Returns 0, or -1 if it is anything else. */
-static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
-{
+static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     size_t i = json_skip_space(p, n, 0);
     size_t start;
     size_t name_len;
-    long used;
     memset(ev, 0, sizeof *ev);
-    if (i >= n || p[i] != '[') {
-        return -1;
-    }
+    if (i >= n || p[i] != '[') return -1;
     i = json_skip_space(p, n, i + 1);
     if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0) {
         return -1;  /* empty, or the name is not a string */
     }
-    used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
+    long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
     ev->name_fits = used > 0 && strlen(ev->name) == name_len;
     i = json_string_end(p, n, i);
     ev->rest.p = p + i;
@@ -3023,17 +2576,11 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
      * notes where the first few are. */
     for (;;) {
         i = json_skip_space(p, n, i);
-        if (i < n && p[i] == ']') {
-            return json_skip_space(p, n, i + 1) == n ? 0 : -1;
-        }
-        if (i >= n || p[i] != ',') {
-            return -1;
-        }
+        if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
+        if (i >= n || p[i] != ',') return -1;
         start = json_skip_space(p, n, i + 1);
         i = json_value_end(p, n, start, 1);
-        if (i == 0) {
-            return -1;
-        }
+        if (i == 0) return -1;
         if (ev->argc < SIO_ARGS_MAX) {
             ev->arg[ev->argc].p = p + start;
             ev->arg[ev->argc].n = i - start;
@@ -3043,8 +2590,7 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev)
 }
 
 /* Sends an event the server built: "42" + a JSON array. */
-static void sio_emit(struct client *c, const char *array, size_t len)
-{
+static void sio_emit(struct client *c, const char *array, size_t len) {
     eio_send(c, "42", array, len);
 }
 
@@ -3055,8 +2601,7 @@ struct sio_text {
     size_t len;
 };
 
-static void text_add(struct sio_text *t, const char *s)
-{
+static void text_add(struct sio_text *t, const char *s) {
     size_t n = strlen(s);
     if (t->len + n < sizeof t->data) {
         memcpy(t->data + t->len, s, n + 1);
@@ -3064,14 +2609,12 @@ static void text_add(struct sio_text *t, const char *s)
     }
 }
 
-static void text_add_string(struct sio_text *t, const char *s)
-{
+static void text_add_string(struct sio_text *t, const char *s) {
     t->len += json_write_string(t->data + t->len, sizeof t->data - t->len, s, strlen(s));
 }
 
 /* Emits ["event", "arg1", "arg2"] with up to two string arguments. */
-static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2)
-{
+static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     struct sio_text t;
     t.len = 0;
     text_add(&t, "[");
@@ -3090,8 +2633,7 @@ static void sio_emit_strings(struct client *c, const char *event, const char *a1
 
 /* The chapter's log(): ["log", ["Message from server:", text]], which the
  * page prints with console.log.apply(console, array). */
-static void sio_log(struct client *c, const char *fmt, ...)
-{
+static void sio_log(struct client *c, const char *fmt, ...) {
     char line[512];
     struct sio_text t;
     va_list ap;
@@ -3117,21 +2659,17 @@ static void sio_log(struct client *c, const char *fmt, ...)
 
 /* A room line under -v: "room foo: joined by conn 3 [id]". */
 static void room_trace(const char *name, const char *what, const struct client *c,
-                       const char *after)
-{
+                       const char *after) {
     char printable[TRACE_PAYLOAD_MAX + 1];
     char label[64];
-    if (!server.verbose) {
-        return;
-    }
+    if (!server.verbose) return;
     trace_printable((const unsigned char *)name, strlen(name), (const unsigned char *)name, 0, printable);
     trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
 }
 
 /* FNV-1a, a small and good-enough string hash: which bucket of a table
  * of `buckets` (a power of two) holds the room with this name. */
-static size_t room_hash(const char *name, size_t buckets)
-{
+static size_t room_hash(const char *name, size_t buckets) {
     uint32_t h = 2166136261u;
     size_t i;
     for (i = 0; name[i] != '\0'; i++) {
@@ -3143,30 +2681,22 @@ static size_t room_hash(const char *name, size_t buckets)
 
 /* Looks the name up in its bucket only: the cost does not grow with the
  * number of rooms. */
-static struct room *room_find(const char *name)
-{
+static struct room *room_find(const char *name) {
     struct room *r;
-    if (server.bucket_count == 0) {
-        return NULL;
-    }
+    if (server.bucket_count == 0) return NULL;
     for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
-        if (strcmp(r->name, name) == 0) {
-            return r;
-        }
+        if (strcmp(r->name, name) == 0) return r;
     }
     return NULL;
 }
 
 /* Doubles the table when rooms outnumber buckets, so chains stay short.
  * Returns 0, or -1 if out of memory (the old table stays usable). */
-static int room_table_grow(void)
-{
+static int room_table_grow(void) {
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
     struct room **buckets = calloc(count, sizeof(struct room *));
     size_t i;
-    if (buckets == NULL) {
-        return -1;
-    }
+    if (buckets == NULL) return -1;
     for (i = 0; i < server.bucket_count; i++) {
         while (server.room_buckets[i] != NULL) {
             struct room *r = server.room_buckets[i];
@@ -3182,28 +2712,23 @@ static int room_table_grow(void)
     return 0;
 }
 
-static struct room *room_create(const char *name)
-{
+static struct room *room_create(const char *name) {
     struct room *r;
-    size_t h;
     if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
         server.bucket_count == 0) {
         return NULL;
     }
     r = calloc(1, sizeof *r);
-    if (r == NULL) {
-        return NULL;
-    }
+    if (r == NULL) return NULL;
     memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
-    h = room_hash(name, server.bucket_count);
+    size_t h = room_hash(name, server.bucket_count);
     r->next = server.room_buckets[h];
     server.room_buckets[h] = r;
     server.room_count++;
     return r;
 }
 
-static void room_join(struct room *r, struct client *c)
-{
+static void room_join(struct room *r, struct client *c) {
     r->members[r->count++] = c;
     c->room = r;
 }
@@ -3212,13 +2737,10 @@ static void room_join(struct room *r, struct client *c)
  * clients expect nothing (they say 'bye' themselves).  A room left empty
  * can be created again at once (room_create_or_join reuses it); its
  * memory goes at the end of the turn, see client_kill. */
-static void room_leave(struct client *c)
-{
+static void room_leave(struct client *c) {
     struct room *r = c->room;
     int i;
-    if (r == NULL) {
-        return;
-    }
+    if (r == NULL) return;
     for (i = 0; i < r->count; i++) {
         if (r->members[i] == c) {
             r->members[i] = r->members[--r->count];
@@ -3236,8 +2758,7 @@ static void room_leave(struct client *c)
 }
 
 /* Takes a room out of its hash bucket. */
-static void room_unlink(struct room *r)
-{
+static void room_unlink(struct room *r) {
     size_t h = room_hash(r->name, server.bucket_count);
     struct room *prev = NULL;
     struct room *at = server.room_buckets[h];
@@ -3245,16 +2766,14 @@ static void room_unlink(struct room *r)
         prev = at;
         at = at->next;
     }
-    if (prev == NULL) {
+    if (prev == NULL)
         server.room_buckets[h] = r->next;
-    } else {
+    else
         prev->next = r->next;
-    }
 }
 
 /* The end of a turn: free the rooms that were left empty and stayed so. */
-static void rooms_reap(void)
-{
+static void rooms_reap(void) {
     while (server.empty_rooms != NULL) {
         struct room *r = server.empty_rooms;
         server.empty_rooms = r->next_empty;
@@ -3269,8 +2788,7 @@ static void rooms_reap(void)
 
 /* The room argument of 'create or join': a JSON string of 1 to
  * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
-static int room_read_name(struct client *c, const struct sio_event *ev, char *name)
-{
+static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
     size_t len = 0;
     long used = -1;
     if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
@@ -3295,8 +2813,7 @@ static int room_read_name(struct client *c, const struct sio_event *ev, char *na
 }
 
 /* The second peer arrives: tell the first, join, tell both they are ready. */
-static void room_join_second(struct room *r, struct client *c)
-{
+static void room_join_second(struct room *r, struct client *c) {
     struct client *first = r->members[0];
     sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
     sio_emit_strings(first, "join", r->name, NULL);
@@ -3308,21 +2825,16 @@ static void room_join_second(struct room *r, struct client *c)
 }
 
 /* 'create or join' (room): the heart of the chapter. */
-static void room_create_or_join(struct client *c, const struct sio_event *ev)
-{
+static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     char name[ROOM_NAME_MAX + 1];
-    struct room *r;
-    int members;
-    if (room_read_name(c, ev, name) < 0) {
-        return;
-    }
+    if (room_read_name(c, ev, name) < 0) return;
     if (c->room != NULL) {
         sio_log(c, "Client ID %s is already in room %s", c->sio_id, c->room->name);
         return;
     }
     sio_log(c, "Received request to create or join room %s", name);
-    r = room_find(name);
-    members = r ? r->count : 0;
+    struct room *r = room_find(name);
+    int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
     if (members == 0) {
         if (r == NULL) {
@@ -3345,8 +2857,7 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev)
 }
 
 /* 'message' (anything): to the other peer of the room, byte for byte. */
-static void room_relay(struct client *c, const struct sio_event *ev)
-{
+static void room_relay(struct client *c, const struct sio_event *ev) {
     int i;
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
@@ -3354,16 +2865,14 @@ static void room_relay(struct client *c, const struct sio_event *ev)
     }
     for (i = 0; i < c->room->count; i++) {
         struct client *peer = c->room->members[i];
-        if (peer != c) {
+        if (peer != c)
             eio_send(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
-        }
     }
 }
 
 /* 'ipaddr': the machine's IPv4 addresses other than loopback, one event
  * each, so a peer on another machine knows where to point its browser. */
-static void room_send_ipaddr(struct client *c)
-{
+static void room_send_ipaddr(struct client *c) {
     struct ifaddrs *list;
     struct ifaddrs *ifa;
     if (getifaddrs(&list) != 0) {
@@ -3373,9 +2882,7 @@ static void room_send_ipaddr(struct client *c)
     for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
         char text[INET_ADDRSTRLEN];
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
-        if (a == NULL || a->sin_family != AF_INET) {
-            continue;
-        }
+        if (a == NULL || a->sin_family != AF_INET) continue;
         if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
             continue;   /* 127.0.0.0/8 is this machine's loopback */
         }
@@ -3386,8 +2893,7 @@ static void room_send_ipaddr(struct client *c)
 }
 
 /* An EVENT: the chapter's four events; any other is ignored. */
-static void sio_on_event(struct client *c, const struct sio_event *ev)
-{
+static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
     } else if (strcmp(ev->name, "create or join") == 0) {
@@ -3413,14 +2919,12 @@ static void sio_on_event(struct client *c, const struct sio_event *ev)
 
 /* A packet we cannot make sense of closes this connection only (1008,
  * policy violation, as the reference server does). */
-static void sio_fail(struct client *c, const char *why)
-{
+static void sio_fail(struct client *c, const char *why) {
     ws_fail(c, 1008, why);
 }
 
 /* CONNECT: "/" is the only namespace; the answer carries the socket id. */
-static void sio_on_connect(struct client *c, const struct sio_packet *pk)
-{
+static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
     char body[64];
     if (pk->nsp.n > NAMESPACE_MAX) {
         sio_fail(c, "namespace name too long");
@@ -3436,15 +2940,13 @@ static void sio_on_connect(struct client *c, const struct sio_packet *pk)
         sio_fail(c, "CONNECT with a payload that is not JSON");
         return;
     }
-    if (c->sio_id[0] == '\0') {
+    if (c->sio_id[0] == '\0')
         id_generate(c->sio_id);
-    }
     snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
     eio_send(c, "40", body, strlen(body));
 }
 
-static void sio_on_packet(struct client *c, const struct sio_packet *pk)
-{
+static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     struct sio_event ev;
     if (pk->sio_type == SIO_CONNECT) {
         sio_on_connect(c, pk);
@@ -3472,8 +2974,7 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk)
 }
 
 /* One Engine.IO message from the client. */
-static void eio_on_message(struct client *c, const char *data, size_t len)
-{
+static void eio_on_message(struct client *c, const char *data, size_t len) {
     struct sio_packet pk;
     if (sio_parse_packet(data, len, &pk) < 0) {
         sio_fail(c, "malformed packet");
@@ -3504,14 +3005,12 @@ static void eio_on_message(struct client *c, const char *data, size_t len)
  * Start-up and shutdown
  * ====================================================================== */
 
-static void on_stop_signal(int sig)
-{
+static void on_stop_signal(int sig) {
     (void)sig;
     stop_requested = 1;   /* only a flag: the loop does the work */
 }
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
     fprintf(out,
             "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
             "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
@@ -3526,20 +3025,15 @@ static void usage(FILE *out)
 }
 
 /* A whole decimal number in [min, max], or -1. */
-static long parse_number(const char *s, long min, long max)
-{
+static long parse_number(const char *s, long min, long max) {
     char *end;
-    long v;
     errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        return -1;
-    }
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
     return v;
 }
 
-static void parse_options(int argc, char **argv)
-{
+static void parse_options(int argc, char **argv) {
     int opt;
     long v = 0;
     server.address = DEFAULT_ADDRESS;
@@ -3572,8 +3066,7 @@ static void parse_options(int argc, char **argv)
 }
 
 /* Opens the listening socket on ADDRESS:PORT (IPv4 or IPv6). */
-static void listen_open(void)
-{
+static void listen_open(void) {
     struct sockaddr_storage ss;
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
@@ -3592,9 +3085,8 @@ static void listen_open(void)
         die(1, "cannot listen on %s:%d: not an IPv4 or IPv6 address", server.address, server.port);
     }
     server.listen_fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (server.listen_fd < 0) {
+    if (server.listen_fd < 0)
         die(1, "socket: %s", strerror(errno));
-    }
     /* Lets a restarted server bind at once while old connections linger. */
     setsockopt(server.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(server.listen_fd, (struct sockaddr *)&ss, len) < 0 ||
@@ -3607,27 +3099,22 @@ static void listen_open(void)
 }
 
 /* ROOT must be a folder; we keep its real path for the inside-ROOT check. */
-static void root_open(void)
-{
+static void root_open(void) {
     struct stat st;
     if (realpath(server.root, server.root_real) == NULL) {
         die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
             "or pass -r FOLDER)", server.root, strerror(errno));
     }
-    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode))
         die(1, "cannot use root '%s': not a folder", server.root);
-    }
     server.root_real_len = strlen(server.root_real);
 }
 
 /* No fixed client limit: take every file descriptor the system allows. */
-static void raise_fd_limit(void)
-{
+static void raise_fd_limit(void) {
     struct rlimit rl;
     server.fd_limit = LONG_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-        return;
-    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
     if (rl.rlim_cur != rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
@@ -3637,13 +3124,11 @@ static void raise_fd_limit(void)
         }
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)LONG_MAX) {
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)LONG_MAX)
         server.fd_limit = (long)rl.rlim_cur;
-    }
 }
 
-static void signals_setup(void)
-{
+static void signals_setup(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;   /* no SA_RESTART: poll() returns EINTR */
@@ -3654,22 +3139,19 @@ static void signals_setup(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void server_start(void)
-{
+static void server_start(void) {
     root_open();
     raise_fd_limit();
     server.random_fd = open("/dev/urandom", O_RDONLY);
-    if (server.random_fd < 0) {
+    if (server.random_fd < 0)
         die(1, "cannot open /dev/urandom: %s", strerror(errno));
-    }
     listen_open();
     server.cap = 64;
     server.pfds = calloc(server.cap, sizeof *server.pfds);
     server.clients = calloc(server.cap, sizeof(struct client *));
     server.flush_list = calloc(server.cap, sizeof(struct client *));
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL) {
+    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL)
         die(1, "out of memory");
-    }
     server.pfds[0].fd = server.listen_fd;
     server.pfds[0].events = POLLIN;
     server.count = 1;
@@ -3681,22 +3163,18 @@ static void server_start(void)
 
 /* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
  * close everything, free everything. */
-static void server_stop(void)
-{
+static void server_stop(void) {
     size_t i;
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
-    for (i = 1; i < server.count; i++) {
+    for (i = 1; i < server.count; i++)
         ws_send(server.clients[i], WS_CLOSE, going_away, 2, NULL, 0);
-    }
     clients_flush_queued();
-    for (i = 1; i < server.count; i++) {
+    for (i = 1; i < server.count; i++)
         client_kill(server.clients[i], "server stopping");
-    }
     clients_reap();
     rooms_reap();
-    while (server.spare_count > 0) {
+    while (server.spare_count > 0)
         free(server.spare_data[--server.spare_count]);
-    }
     free(server.pfds);
     free(server.clients);
     free(server.flush_list);
@@ -3706,8 +3184,7 @@ static void server_stop(void)
 }
 
 #ifndef SIGNAL_NO_MAIN
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     const char *open_bracket = "";
     const char *close_bracket = "";
     parse_options(argc, argv);
