@@ -3,23 +3,27 @@
  * communication with WebRTC" (chapter "Set up a signaling service to exchange
  * messages"), in one C file with no dependencies.
  *
- *   Build:  cc -o signal signal.c          (or: make)
- *   Run:    ./signal                       then open http://localhost:8080
+ *   Build:  cc -o signal signal.c          (or: make; make debug for gdb)
+ *   Run:    ./signal -v                    then open http://localhost:8080
  *
  * The chapter's server is Node.js + node-static + socket.io.  This file does
- * the same job and shows what those libraries hide:
+ * the same job and shows what those libraries hide.  It reads in one
+ * direction: the chapter's own code first, then each layer it stands on.
  *
- *   1. the poll() loop       one process, one thread, every socket non-blocking
- *   2. HTTP/1.1              request heads parsed by hand (RFC 9112)
- *   3. static files          the chapter's page from www/, streamed from disk
- *   4. SHA-1 and base64      what the WebSocket handshake needs (RFC 3174, 4648)
- *   5. the handshake         HTTP becomes a WebSocket (RFC 6455 §4)
- *   6. frames                RFC 6455 §5, and a bare /echo endpoint to try it
- *   7. Engine.IO, Socket.IO  the wire format socket.io speaks (protocol v4/v5)
- *   8. rooms                 the chapter's create-or-join logic and relay
+ *   rooms                 the chapter's index.js handlers: create or join, message,
+ *                         ipaddr, bye, and leaving when a tab closes
+ *   Socket.IO packets     "42[...]" events, and the little JSON they need
+ *   Engine.IO             the session: open packet, heartbeat, ids
+ *   WebSocket frames      RFC 6455 §5, and a bare /echo endpoint to try them
+ *   the handshake         HTTP becomes a WebSocket: SHA-1 and base64 (RFC 6455 §4)
+ *   HTTP                  request heads parsed by hand, responses (RFC 9112)
+ *   static files          the chapter's page from www/, streamed from disk
+ *   connections           buffers, the output queue, closing
+ *   the poll() loop       one process, one thread, every socket non-blocking
+ *   start-up, main()      options, the listening socket, signals
  *
- * Read it top to bottom; main() is at the end.  A first reading may treat
- * SHA-1 and base64 as black boxes.
+ * The prototypes after the data structures are the table of contents.  A
+ * first reading may treat SHA-1 and base64 as black boxes.
  *
  * Left out on purpose: TLS (use localhost, as the chapter does), HTTP request
  * bodies, the Engine.IO long-polling transport (clients must use WebSocket),
@@ -57,6 +61,8 @@
 
 /* ======================================================================
  * Configuration: every limit in one place
+ *
+ *
  * ====================================================================== */
 
 #define DEFAULT_ADDRESS          "127.0.0.1"
@@ -98,8 +104,15 @@
 #define ROOM_SIZE            2             /* the codelab's rooms hold two peers */
 #define TRACE_PAYLOAD_MAX    160           /* bytes of a frame shown by -v */
 
+
+
 /* ======================================================================
  * Data: one struct per connection, one per room, one for the server
+ *
+ * A connection starts as HTTP and may become a WebSocket; struct client is
+ * everything signal.c knows about one (`ptype struct client` in gdb shows
+ * it).  Rooms hold two clients.  After them come what each parser hands to
+ * the layer above: a request head, a frame, a packet, an event.
  * ====================================================================== */
 
 /* A connection starts as HTTP and may become a WebSocket; when we are done
@@ -218,744 +231,6 @@ struct server {
 static struct server server;
 static volatile sig_atomic_t stop_requested;
 
-struct http_request;
-
-/* Functions used before the section that defines them: the loop comes
- * first, the protocols it hands bytes to come after. */
-static void http_on_input(struct client *c);
-static void http_response_done(struct client *c);
-static void http_fail(struct client *c, int status);
-static void file_serve(struct client *c, const char *path, int head_only);
-static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
-                       int head_only);
-static void ws_on_input(struct client *c);
-static void ws_check_heartbeat(struct client *c, long long now);
-static void ws_heartbeat_answered(struct client *c);
-static void room_leave(struct client *c);
-static void rooms_reap(void);
-static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n);
-
-/* ======================================================================
- * Small helpers: time, logging, buffers
- * ====================================================================== */
-
-/* Milliseconds on a clock that never jumps (not the wall clock). */
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Start-up errors: say why and exit.  Per-client errors never come here. */
-static void die(int code, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "signal: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n");
-    exit(code);
-}
-
-/* One line on stderr, only with -v: how a learner watches the wire. */
-static void trace(const char *fmt, ...) {
-    va_list ap;
-    if (!server.verbose) return;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: how
- * -v names a connection from its first request to its close, so that the
- * id a page shows can be found with grep. */
-static const char *client_label(const struct client *c, char out[64]) {
-    if (c->sio_id[0] != '\0')
-        snprintf(out, 64, "conn %lu [%s]", c->number, c->sio_id);
-    else
-        snprintf(out, 64, "conn %lu", c->number);
-    return out;
-}
-
-/* A trace line about one connection: its label, then the text. */
-static void trace_client(const struct client *c, const char *fmt, ...) {
-    char label[64];
-    va_list ap;
-    if (!server.verbose) return;
-    fputs(client_label(c, label), stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-/* Copies untrusted bytes (a, then b) into out for a trace line, at most
- * TRACE_PAYLOAD_MAX of them: control bytes become '?', and so do bytes
- * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
- * as itself).  A cut never splits a character.  Returns the bytes shown. */
-static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
-                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]) {
-    struct utf8_state st = {0, 0, 0};
-    size_t len = a_len + b_len;
-    size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
-    int utf8 = utf8_validate(&st, a, a_len) >= 0 && utf8_validate(&st, b, b_len) == 1;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned char ch = i < a_len ? a[i] : b[i - a_len];
-        int control = ch < 0x20 || ch == 0x7F;
-        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '?' : ch);
-    }
-    while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80) {
-        n--;    /* the first byte left out continues a character: cut before it */
-    }
-    out[n] = '\0';
-    return n;
-}
-
-/* The unread bytes of a buffer. */
-static size_t buffer_used(const struct buffer *b) {
-    return b->len - b->start;
-}
-
-/* Empties a buffer.  Its memory goes back to the spares if they have room
- * (and never the loop's read buffer, which c->in only borrows): clients
- * that take turns talking then reuse the same few blocks, instead of the
- * heap's top growing and shrinking on every message, each time costing
- * page faults in the kernel.  Idle clients still hold no buffer at all. */
-static void buffer_free(struct buffer *b) {
-    if (b->data == server.read_buf) {
-        /* borrowed: nothing to give back */
-    } else if (b->data != NULL && b->cap <= SPARE_CAP_MAX && server.spare_count < SPARE_COUNT &&
-               server.spare_bytes + b->cap <= SPARE_BYTES_MAX) {
-        server.spare_data[server.spare_count] = b->data;
-        server.spare_cap[server.spare_count] = b->cap;
-        server.spare_count++;
-        server.spare_bytes += b->cap;
-    } else {
-        free(b->data);
-    }
-    b->data = NULL;
-    b->start = 0;
-    b->len = 0;
-    b->cap = 0;
-}
-
-/* Makes room for `more` bytes after the used ones: first by moving the used
- * bytes to the front, then by doubling.  Returns 0, or -1 if out of memory. */
-static int buffer_reserve(struct buffer *b, size_t more) {
-    size_t cap;
-    char *data;
-    if (b->start > 0 && b->cap - b->len < more) {
-        memmove(b->data, b->data + b->start, buffer_used(b));
-        b->len -= b->start;
-        b->start = 0;
-    }
-    if (b->data == NULL && server.spare_count > 0) {
-        server.spare_count--;       /* an empty buffer takes the last spare */
-        b->data = server.spare_data[server.spare_count];
-        b->cap = server.spare_cap[server.spare_count];
-        server.spare_bytes -= b->cap;
-    }
-    size_t need = b->len + more;
-    if (need <= b->cap) return 0;
-    cap = b->cap ? b->cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    data = realloc(b->data, cap);
-    if (data == NULL) return -1;
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-static int buffer_append(struct buffer *b, const void *data, size_t n) {
-    if (n == 0) return 0;
-    if (buffer_reserve(b, n) < 0) return -1;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    return 0;
-}
-
-/* A buffer that grew for one big message gives most of its memory back
- * once that message is consumed, even if bytes of the next one remain. */
-static void buffer_shrink(struct buffer *b) {
-    size_t used = buffer_used(b);
-    size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
-    char *data;
-    if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) return;
-    memmove(b->data, b->data + b->start, used);
-    b->start = 0;
-    b->len = used;
-    data = realloc(b->data, cap);
-    if (data != NULL) {
-        b->data = data;
-        b->cap = cap;
-    }
-}
-
-/* Drops n bytes from the front; an emptied buffer gives its memory back. */
-static void buffer_consume(struct buffer *b, size_t n) {
-    b->start += n;
-    if (b->start >= b->len)
-        buffer_free(b);
-    else
-        buffer_shrink(b);
-}
-
-/* ======================================================================
- * Connections: accept, queue output, flush, close
- *
- * Every socket is non-blocking, so read() and write() may do part of the
- * job.  Output is queued in c->out and written as the socket takes it;
- * poll() is asked for POLLOUT only while something is queued.  Closing is
- * deferred to the end of the loop's turn, so no handler ever touches a
- * client that was freed under it.
- * ====================================================================== */
-
-static int set_nonblocking(int fd) {
-    int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
-    return 0;
-}
-
-static int client_has_output(const struct client *c) {
-    return buffer_used(&c->out) > 0 || c->file_fd >= 0;
-}
-
-/* What this client waits for in poll(). */
-static void client_update_events(struct client *c) {
-    short events = POLLIN;
-    /* No reading: a dead client; an HTTP client while its response goes
-     * out (one at a time: pipelined requests wait in the kernel); an /echo
-     * client with OUT_MAX of echoes waiting (back-pressure). */
-    if (c->state == CONN_DEAD || (c->state == CONN_HTTP && client_has_output(c)) ||
-        (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX)) {
-        events = 0;
-    }
-    if (client_has_output(c))
-        events |= POLLOUT;
-    server.pfds[c->slot].events = events;
-}
-
-/* Marks a client closed.
- *
- * The design rule: a kill only marks; nothing is freed until the loop's
- * turn ends.  Any send can kill its target (the OUT_MAX rule), and sends
- * happen in the middle of handlers -- room_join_second tells the first
- * peer "join", then goes on using the room and the newcomer.  So a killed
- * client leaves its room at once (nobody relays to it, a newcomer can take
- * its place) but its struct stays valid, and a room left empty stays valid
- * too, until clients_reap() and rooms_reap() run after every handler of
- * the turn has returned.  Code after a send may therefore use the client
- * and its room freely: at worst it writes to a dead client, which is a
- * no-op (client_queue), or puts it in a room, which clients_reap() undoes. */
-static void client_kill(struct client *c, const char *reason) {
-    if (c->state == CONN_DEAD) return;
-    trace_client(c, ": closed (%s)", reason);
-    room_leave(c);
-    c->state = CONN_DEAD;
-    server.pfds[c->slot].events = 0;
-    server.dead++;
-}
-
-/* A failed allocation costs the one client that needed the memory. */
-static void client_out_of_memory(struct client *c) {
-    fprintf(stderr, "signal: client %lu: out of memory, closing it\n", c->number);
-    client_kill(c, "out of memory");
-}
-
-/* Lowers server.next_timer so that timers_run() looks at `when`. */
-static void timer_schedule(long long when) {
-    if (when > 0 && when < server.next_timer)
-        server.next_timer = when;
-}
-
-static void file_close(struct client *c) {
-    close(c->file_fd);
-    c->file_fd = -1;
-    server.files_open--;
-}
-
-/* Queues the next piece of a static file behind the response head. */
-static void file_fill(struct client *c) {
-    size_t want = FILE_CHUNK;
-    ssize_t n;
-    if ((long long)want > c->file_left)
-        want = (size_t)c->file_left;
-    if (want > 0 && buffer_reserve(&c->out, want) < 0) {
-        client_out_of_memory(c);
-        return;
-    }
-    if (want > 0) {
-        n = read(c->file_fd, c->out.data + c->out.len, want);
-        if (n > 0) {
-            c->out.len += (size_t)n;
-            c->file_left -= n;
-        } else {
-            c->file_left = 0;   /* the file shrank or failed: stop here */
-            c->close_when_sent = 1;
-        }
-    }
-    if (c->file_left <= 0)
-        file_close(c);
-}
-
-/* Writes what the socket takes.  Stops at EAGAIN; poll() says when to go on. */
-static void client_flush(struct client *c) {
-    while (c->state != CONN_DEAD) {
-        if (buffer_used(&c->out) == 0) {
-            if (c->file_fd < 0) break;
-            file_fill(c);
-            continue;
-        }
-        ssize_t n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n < 0) {
-            client_kill(c, strerror(errno));
-            return;
-        }
-        buffer_consume(&c->out, (size_t)n);
-        c->send_due = server.now + SEND_TIMEOUT_MS;  /* progress: the clock restarts */
-    }
-    if (c->state == CONN_DEAD) return;
-    if (!client_has_output(c))
-        c->send_due = 0;
-    if (c->state == CONN_CLOSING && !client_has_output(c) && !c->write_shut) {
-        /* Our last byte is out: tell the peer with a FIN, then wait for
-         * its -- the linger starts now, never while output is queued. */
-        shutdown(c->fd, SHUT_WR);
-        c->write_shut = 1;
-        c->deadline = server.now + LINGER_TIMEOUT_MS;
-        timer_schedule(c->deadline);
-    }
-    client_update_events(c);
-}
-
-/* Queues bytes for the client.  A client that lets more than OUT_MAX pile
- * up has stopped reading: it is dropped rather than slowing anyone else. */
-static void client_queue(struct client *c, const void *data, size_t n) {
-    if (c->state == CONN_DEAD) return;
-    /* Socket.IO clients receive what others send; one that stops reading
-     * is dropped.  (/echo clients only get their own bytes back: they are
-     * slowed down instead, see client_update_events.) */
-    if (c->state == CONN_WS_SIO && buffer_used(&c->out) > OUT_MAX) {
-        client_kill(c, "output queue over the limit: the client stopped reading");
-        return;
-    }
-    if (buffer_append(&c->out, data, n) < 0) {
-        client_out_of_memory(c);
-        return;
-    }
-    if (c->send_due == 0) {
-        /* The write-progress clock: a reader that takes nothing for
-         * SEND_TIMEOUT_MS is gone, whatever the protocol. */
-        c->send_due = server.now + SEND_TIMEOUT_MS;
-        timer_schedule(c->send_due);
-    }
-}
-
-/* Asks for a flush at the end of this turn of the loop: a burst of
- * messages to one client then costs one write() instead of one each. */
-static void client_flush_later(struct client *c) {
-    if (!c->flush_queued && c->state != CONN_DEAD) {
-        c->flush_queued = 1;
-        server.flush_list[server.flush_count++] = c;
-    }
-}
-
-/* The end of a turn: write what the handlers queued. */
-static void clients_flush_queued(void) {
-    size_t i;
-    for (i = 0; i < server.flush_count; i++) {
-        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
-        server.flush_list[i]->flush_queued = 0;
-        client_flush(server.flush_list[i]);
-    }
-    server.flush_count = 0;
-}
-
-/* We have said our last word: flush it, then wait for the peer to close
- * (closing first, with unread input, would make the kernel send a reset
- * that can destroy our last bytes in flight). */
-static void client_close_gracefully(struct client *c) {
-    if (c->state == CONN_DEAD || c->state == CONN_CLOSING) return;
-    c->state = CONN_CLOSING;
-    c->deadline = 0;    /* set by client_flush once the last byte is out */
-    buffer_free(&c->msg);
-    client_flush(c);
-}
-
-/* Doubles the poll set and the arrays that run beside it.  Returns 0, or
- * -1 if out of memory (the old arrays stay valid either way). */
-static int server_grow(void) {
-    size_t cap = server.cap * 2;
-    struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
-    struct client **clients;
-    if (pfds == NULL) return -1;
-    server.pfds = pfds;
-    clients = realloc(server.clients, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.clients = clients;
-    clients = realloc(server.flush_list, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.flush_list = clients;
-    server.cap = cap;
-    return 0;
-}
-
-/* Adds a connection to the poll set; the arrays grow as clients come. */
-static struct client *client_new(int fd) {
-    struct client *c;
-    if (server.count == server.cap && server_grow() < 0) return NULL;
-    c = calloc(1, sizeof *c);
-    if (c == NULL) return NULL;
-    c->fd = fd;
-    c->number = ++server.next_number;
-    c->state = CONN_HTTP;
-    c->file_fd = -1;
-    c->slot = server.count++;
-    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
-    timer_schedule(c->deadline);
-    server.clients[c->slot] = c;
-    server.pfds[c->slot].fd = fd;
-    server.pfds[c->slot].revents = 0;
-    client_update_events(c);
-    return c;
-}
-
-static void client_free(struct client *c) {
-    close(c->fd);
-    if (c->file_fd >= 0)
-        file_close(c);
-    buffer_free(&c->in);
-    buffer_free(&c->out);
-    buffer_free(&c->msg);
-    free(c);
-}
-
-/* Moves the client in slot `from` of the arrays to slot `to`. */
-static void slot_move(size_t from, size_t to) {
-    if (from == to) return;
-    server.pfds[to] = server.pfds[from];
-    server.clients[to] = server.clients[from];
-    server.clients[to]->slot = to;
-}
-
-/* Swaps two clients' slots. */
-static void slot_swap(size_t i, size_t j) {
-    struct pollfd pfd = server.pfds[i];
-    struct client *c = server.clients[i];
-    slot_move(j, i);
-    server.pfds[j] = pfd;
-    server.clients[j] = c;
-    c->slot = j;
-}
-
-/* Frees the clients killed during this turn; the last entry of the arrays
- * moves into each freed slot.  room_leave() again, because a handler may
- * have put a client into a room after a send had killed it. */
-static void clients_reap(void) {
-    size_t i = server.count;
-    while (server.dead > 0 && i > 1) {
-        size_t hole = i - 1;
-        i--;
-        struct client *c = server.clients[i];
-        if (c->state != CONN_DEAD) continue;
-        room_leave(c);
-        if (i < server.hot) {
-            /* Keep the busy part in one piece: its last entry fills the
-             * hole, and the hole moves to the start of the rest. */
-            server.hot--;
-            slot_move(server.hot, i);
-            hole = server.hot;
-        }
-        server.count--;
-        slot_move(server.count, hole);
-        client_free(c);
-        server.dead--;
-    }
-}
-
-/* ======================================================================
- * The poll() loop
- *
- * One process, one thread.  poll() sleeps until a socket is ready or a
- * timer is due, then each ready socket gets one handler: the listening
- * socket accepts, a client reads or writes.  Handlers never block.
- * ====================================================================== */
-
-/* Out of file descriptors, or accept() failing for any lasting reason:
- * stop polling the listening socket for a moment instead of spinning on
- * it.  New clients wait in the kernel's backlog; the ones we have are
- * served. */
-static void accept_pause(const char *why) {
-    if (!server.accept_pause_logged) {
-        fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
-        server.accept_pause_logged = 1;
-    }
-    server.accept_paused_until = server.now + ACCEPT_PAUSE_MS;
-    server.pfds[0].events = 0;
-    timer_schedule(server.accept_paused_until);
-}
-
-/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
- * that accepted clients can still be sent files. */
-static void on_listen_ready(void) {
-    int k;
-    for (k = 0; k < ACCEPT_BATCH; k++) {
-        int one = 1;
-        if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
-            accept_pause("all file descriptors in use");
-            return;
-        }
-        int fd = accept(server.listen_fd, NULL, NULL);
-        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;     /* no more for now */
-        }
-        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) {
-            continue;   /* that one gave up while waiting: take the next */
-        }
-        if (fd < 0) {
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would
-             * spin at 100 % CPU, since the listening socket stays ready. */
-            accept_pause(strerror(errno));
-            return;
-        }
-        server.accept_pause_logged = 0;
-        /* Signaling messages are small and latency matters: no Nagle delay. */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
-            fprintf(stderr, "signal: cannot take a new client: %s\n", strerror(errno));
-            close(fd);
-            continue;
-        }
-        trace("conn %lu: connected", server.next_number);
-    }
-}
-
-/* Where the next read() goes.  A client with nothing pending borrows the
- * loop's read buffer, and the bytes are parsed right there; only one with
- * part of a message waiting reads into its own buffer, behind that part. */
-static int client_in_prepare(struct client *c) {
-    if (c->in.data == NULL) {
-        c->in.data = server.read_buf;
-        c->in.cap = sizeof server.read_buf;
-        c->in.start = 0;
-        c->in.len = 0;
-        return 0;
-    }
-    return buffer_reserve(&c->in, READ_OWN_MIN);
-}
-
-/* After parsing: a partial message left in the borrowed read buffer is
- * copied into a buffer of the client's own, since the next client's
- * read() will overwrite it.  Returns 0, or -1 if out of memory. */
-static int client_in_keep_leftover(struct client *c) {
-    struct buffer own = {NULL, 0, 0, 0};
-    if (c->in.data != server.read_buf) return 0;
-    if (buffer_used(&c->in) > 0 &&
-        buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0) {
-        return -1;
-    }
-    c->in = own;
-    return 0;
-}
-
-/* Reads what the socket has and hands it to the connection's parser. */
-static void on_readable(struct client *c) {
-    if (client_in_prepare(c) < 0) {
-        client_out_of_memory(c);
-        return;
-    }
-    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    int read_errno = errno;
-    if (n > 0) {
-        c->in.len += (size_t)n;
-        if (c->state == CONN_HTTP) {
-            http_on_input(c);
-        } else if (c->state == CONN_CLOSING) {
-            buffer_free(&c->in);   /* we are done talking: read and discard */
-        } else {
-            ws_on_input(c);
-        }
-    }
-    if (client_in_keep_leftover(c) < 0) {
-        client_out_of_memory(c);
-    } else if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
-                          read_errno != EINTR)) {
-        client_kill(c, n == 0 ? "the peer closed" : strerror(read_errno));
-    }
-}
-
-static void on_writable(struct client *c) {
-    client_flush(c);
-    if (c->state == CONN_HTTP && !client_has_output(c)) {
-        http_response_done(c);
-        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
-            http_on_input(c);   /* a pipelined request was waiting */
-        }
-    }
-}
-
-/* The earlier of two deadlines, where 0 means "none". */
-static long long deadline_min(long long a, long long b) {
-    if (a == 0 || (b != 0 && b < a)) return b;
-    return a;
-}
-
-/* An HTTP or CLOSING client's deadline has passed. */
-static void client_deadline_passed(struct client *c) {
-    if (c->state == CONN_CLOSING) {
-        client_kill(c, "the peer did not close in time");
-    } else if (buffer_used(&c->in) > 0) {
-        http_fail(c, 408);  /* part of a head, too slowly: slowloris */
-    } else {
-        client_kill(c, "idle");
-    }
-}
-
-/* Runs one client's timers that are due, and returns its next deadline
- * (0 for none): timers_run() sets the next wake-up from these, so a
- * client that moves on here (408, then CLOSING) reports its new one. */
-static long long client_check_timers(struct client *c, long long now) {
-    if (c->send_due > 0 && now >= c->send_due) {
-        client_kill(c, "no write progress: the peer stopped reading");
-        return 0;
-    }
-    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO) {
-        ws_check_heartbeat(c, now);
-    } else if (c->state == CONN_HTTP && client_has_output(c)) {
-        /* the head's clock starts again after the response */
-    } else if (c->deadline > 0 && now >= c->deadline) {
-        client_deadline_passed(c);
-    }
-    if (c->state == CONN_DEAD) return 0;
-    if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
-    return deadline_min(deadline_min(c->send_due, c->deadline),
-                        deadline_min(c->ping_due, c->pong_due));
-}
-
-/* Runs the timers that are due.  They are checked at most every
- * TIMER_TICK_MS, so 10,000 idle clients cost little. */
-static void timers_run(long long now) {
-    long long next = now + TIMER_IDLE_MS;
-    size_t i;
-    if (now < server.next_timer) return;
-    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
-        server.accept_paused_until = 0;
-        server.pfds[0].events = POLLIN;
-    }
-    if (server.accept_paused_until > 0)
-        next = server.accept_paused_until;
-    for (i = 1; i < server.count; i++) {
-        long long due = client_check_timers(server.clients[i], now);
-        if (due > 0 && due < next)
-            next = due;
-    }
-    server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
-}
-
-/* How long poll() may sleep: until the next timer. */
-static int poll_timeout(void) {
-    long long left = server.next_timer - now_ms();
-    if (left < 0) return 0;
-    return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
-}
-
-/* Before a full poll: busy clients that had no news since the last one
- * go back among the others. */
-static void hot_demote_quiet(void) {
-    size_t i = 1;
-    while (i < server.hot) {
-        struct client *c = server.clients[i];
-        if (c->busy) {
-            c->busy = 0;
-            i++;
-        } else {
-            server.hot--;
-            slot_swap(i, server.hot);   /* look at the one moved into i next */
-        }
-    }
-}
-
-/* poll() costs in proportion to the descriptors it is given, ready or not:
- * with 10,000 idle clients, every turn would walk 10,000 sockets in the
- * kernel to find the few with news.  So the busy clients sit at the front
- * of the arrays (server.hot), and while they have news most turns poll
- * only them, without waiting.  Every HOT_TURNS turns -- and whenever the
- * busy ones have nothing -- a full poll looks at everyone and sleeps until
- * a timer is due.  An idle client thus waits at most HOT_TURNS short turns
- * to be heard; once heard, it joins the front (see server_loop).
- * Returns poll()'s result; *count is how many entries were polled. */
-static int poll_hot_first(size_t *count) {
-    int ready;
-    if (server.hot > 1 && server.hot_turns_left > 0) {
-        server.hot_turns_left--;
-        *count = server.hot;
-        ready = poll(server.pfds, (nfds_t)server.hot, 0);
-        if (ready != 0) return ready;
-    }
-    hot_demote_quiet();
-    server.hot_turns_left = HOT_TURNS;
-    *count = server.count;  /* clients accepted in this turn wait for the next */
-    return poll(server.pfds, (nfds_t)server.count, poll_timeout());
-}
-
-static void server_loop(void) {
-    while (!stop_requested) {
-        size_t i;
-        size_t count;
-        int ready = poll_hot_first(&count);
-        if (ready < 0 && errno != EINTR)
-            die(1, "poll: %s", strerror(errno));
-        server.now = now_ms();
-        if (ready > 0 && server.pfds[0].revents != 0) {
-            ready--;
-            on_listen_ready();
-        }
-        /* `ready` counts the sockets with news: stop once all are seen. */
-        for (i = 1; ready > 0 && i < count; i++) {
-            struct client *c = server.clients[i];
-            short revents = server.pfds[i].revents;
-            if (revents == 0) continue;
-            ready--;
-            if (c->state == CONN_DEAD) continue;
-            c->busy = 1;
-            if (i >= server.hot) {
-                /* News from a quiet client: it moves to the busy part.  The
-                 * one it swaps with was already seen this turn. */
-                slot_swap(i, server.hot);
-                server.hot++;
-            }
-            if (revents & (POLLIN | POLLHUP | POLLERR))
-                on_readable(c);
-            if ((revents & POLLOUT) && c->state != CONN_DEAD)
-                on_writable(c);
-        }
-        timers_run(server.now);
-        clients_flush_queued();
-        clients_reap();
-        rooms_reap();
-    }
-}
-
-/* ======================================================================
- * HTTP/1.1 requests, parsed by hand (RFC 9112)
- *
- * A request head is a request line, header lines, and an empty line:
- *
- *     GET /js/main.js HTTP/1.1\r\n
- *     Host: localhost:8080\r\n
- *     \r\n
- *
- * http_parse_request() is a pure function of (buffer, length): it returns
- * the head's length once the empty line is there, 0 while more bytes are
- * needed, -1 when the head is bad.  It never assumes that one read() is one
- * request, so it can be run again as each piece arrives.
- * ====================================================================== */
-
 struct http_request {
     struct slice method;        /* "GET" */
     struct slice target;        /* "/js/main.js?x=1", as sent */
@@ -973,878 +248,6 @@ struct http_request {
     int has_transfer_encoding;
     int error_status;           /* when the parser returns -1: 400, 431 or 505 */
 };
-
-/* RFC 9110 §5.6.2: tchar, the characters of a token (method, header name). */
-static int http_is_tchar(unsigned char ch) {
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return 1;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* Control characters may not appear in a target or a header value. */
-static int http_is_ctl(unsigned char ch) {
-    return ch < 0x20 || ch == 0x7f;
-}
-
-static int slice_equals_nocase(struct slice s, const char *word) {
-    return s.n == strlen(word) && strncasecmp(s.p, word, s.n) == 0;
-}
-
-/* Finds the end of the head: the byte after the first empty line.  Lines
- * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
- * Returns 0 if the empty line has not arrived yet. */
-static size_t http_find_head_end(const char *buf, size_t len) {
-    size_t i;
-    for (i = 0; i < len; i++) {
-        if (buf[i] != '\n') continue;
-        if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
-        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
-    }
-    return 0;
-}
-
-/* Cuts the line starting at `pos` (up to `end`): sets *line, returns the
- * start of the next line.  A CR anywhere but before the LF is bad: -1. */
-static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line) {
-    size_t i = pos;
-    while (i < end && buf[i] != '\n')
-        i++;
-    line->p = buf + pos;
-    line->n = i - pos;
-    if (line->n > 0 && line->p[line->n - 1] == '\r')
-        line->n--;
-    if (memchr(line->p, '\r', line->n) != NULL) return -1;
-    return (long)(i + 1);
-}
-
-/* "HTTP/1.1" -> 1.  Returns the minor version, -1 if it is not HTTP-version
- * syntax (400), -2 if it is a version other than 1.0 and 1.1 (505). */
-static int http_parse_version(struct slice v) {
-    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') return -1;
-    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') return -1;
-    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) return -2;
-    return v.p[7] - '0';
-}
-
-/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0 or an
- * HTTP status for the error. */
-static int http_parse_request_line(struct slice line, struct http_request *req) {
-    size_t i = 0;
-    struct slice version;
-    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
-        i++;
-    if (i == 0 || i >= line.n || line.p[i] != ' ') return 400;
-    req->method.p = line.p;
-    req->method.n = i;
-    size_t start = ++i;
-    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i]))
-        i++;
-    /* Only the origin form ("/path?query"): a static server has no use
-     * for absolute URLs, "*" or CONNECT's authority form. */
-    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return 400;
-    req->target.p = line.p + start;
-    req->target.n = i - start;
-    version.p = line.p + i + 1;
-    version.n = line.n - i - 1;
-    req->minor_version = http_parse_version(version);
-    if (req->minor_version == -2) return 505;
-    return req->minor_version < 0 ? 400 : 0;
-}
-
-/* Is `token` in a comma-separated list such as "keep-alive, Upgrade"? */
-static int http_has_token(struct slice list, const char *token) {
-    size_t i = 0;
-    while (i < list.n) {
-        struct slice item;
-        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
-            i++;
-        item.p = list.p + i;
-        while (i < list.n && list.p[i] != ',')
-            i++;
-        item.n = (size_t)(list.p + i - item.p);
-        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t'))
-            item.n--;
-        if (slice_equals_nocase(item, token)) return 1;
-    }
-    return 0;
-}
-
-/* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
-static long long http_parse_length(struct slice v) {
-    long long n = 0;
-    size_t i;
-    if (v.n == 0 || v.n > 18) return -1;
-    for (i = 0; i < v.n; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9') return -1;
-        n = n * 10 + (v.p[i] - '0');
-    }
-    return n;
-}
-
-/* Records the headers that signal.c acts on; others are skipped. */
-static int http_store_header(struct slice name, struct slice value, struct http_request *req) {
-    if (slice_equals_nocase(name, "host")) {
-        req->host = value;
-        req->host_count++;
-    } else if (slice_equals_nocase(name, "connection")) {
-        req->connection_close |= http_has_token(value, "close");
-        req->connection_keep_alive |= http_has_token(value, "keep-alive");
-        req->connection_upgrade |= http_has_token(value, "upgrade");
-    } else if (slice_equals_nocase(name, "upgrade")) {
-        req->has_upgrade = 1;
-        req->upgrade_websocket |= http_has_token(value, "websocket");
-    } else if (slice_equals_nocase(name, "sec-websocket-key")) {
-        req->ws_key = value;
-    } else if (slice_equals_nocase(name, "sec-websocket-version")) {
-        req->ws_version = value;
-    } else if (slice_equals_nocase(name, "transfer-encoding")) {
-        req->has_transfer_encoding = 1;
-    } else if (slice_equals_nocase(name, "content-length")) {
-        long long n = http_parse_length(value);
-        /* RFC 9112 §6.3: an invalid or conflicting length is unrecoverable. */
-        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) return -1;
-        req->content_length = n;
-    }
-    return 0;
-}
-
-/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Returns 0 or -1. */
-static int http_parse_header_line(struct slice line, struct http_request *req) {
-    struct slice name;
-    struct slice value;
-    size_t i = 0;
-    /* A line that starts with white space is obsolete line folding, and
-     * white space before the colon MUST be rejected (RFC 9112 §5.1-5.2). */
-    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
-        i++;
-    if (i == 0 || i >= line.n || line.p[i] != ':') return -1;
-    name.p = line.p;
-    name.n = i;
-    i++;
-    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
-        i++;
-    value.p = line.p + i;
-    value.n = line.n - i;
-    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t'))
-        value.n--;
-    for (i = 0; i < value.n; i++) {
-        unsigned char ch = (unsigned char)value.p[i];
-        if (http_is_ctl(ch) && ch != '\t') return -1;
-    }
-    return http_store_header(name, value, req);
-}
-
-/* Parses one request head at buf.  Returns its length when complete, 0
- * when more bytes are needed, -1 when bad (req->error_status says how). */
-int http_parse_request(const char *buf, size_t len, struct http_request *req) {
-    size_t end = http_find_head_end(buf, len);
-    struct slice line;
-    memset(req, 0, sizeof *req);
-    req->content_length = -1;
-    req->error_status = 431;
-    if (end == 0) return len >= HTTP_HEAD_MAX ? -1 : 0;
-    if (end > HTTP_HEAD_MAX) return -1;
-    req->error_status = 400;
-    long pos = http_next_line(buf, 0, end, &line);
-    if (pos < 0) return -1;
-    req->error_status = http_parse_request_line(line, req);
-    if (req->error_status != 0) return -1;
-    req->error_status = 400;
-    for (;;) {
-        pos = http_next_line(buf, (size_t)pos, end, &line);
-        if (pos < 0) return -1;
-        if (line.n == 0) break;
-        if (http_parse_header_line(line, req) < 0) return -1;
-    }
-    /* RFC 9112 §3.2: more than one Host header is a 400. */
-    if (req->host_count > 1) return -1;
-    req->error_status = 0;
-    return (int)end;
-}
-
-static int http_hex_value(char ch) {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
-/* Does a decoded path contain a ".." segment ("/..", "/a/../b")? */
-static int http_has_dot_dot(const char *path, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && path[i] == '/')
-            i++;
-        size_t start = i;
-        while (i < n && path[i] != '/')
-            i++;
-        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') return 1;
-    }
-    return 0;
-}
-
-/* Percent-decodes the path of a request target, once, dropping the query.
- * Returns the decoded length, or -1 for a path that must never reach the
- * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
- * after decoding, so "%2e%2e" and "..%2f" are caught too. */
-long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
-    size_t i;
-    size_t n = 0;
-    if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
-    for (i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
-        int ch = (unsigned char)target[i];
-        if (ch == '%') {
-            int hi = i + 2 < target_len ? http_hex_value(target[i + 1]) : -1;
-            int lo = i + 2 < target_len ? http_hex_value(target[i + 2]) : -1;
-            if (hi < 0 || lo < 0) return -1;
-            ch = hi * 16 + lo;
-            i += 2;
-        }
-        if (ch == '\0' || ch == '\\' || n + 1 >= out_size) return -1;
-        out[n++] = (char)ch;
-    }
-    out[n] = '\0';
-    if (http_has_dot_dot(out, n)) return -1;
-    return (long)n;
-}
-
-/* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
- * the parameter is there. */
-int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value) {
-    const char *q = memchr(target, '?', target_len);
-    const char *end = target + target_len;
-    size_t name_len = strlen(name);
-    if (q == NULL) return 0;
-    q++;
-    while (q < end) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *item_end = amp ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(item_end - q));
-        const char *key_end = eq ? eq : item_end;
-        if ((size_t)(key_end - q) == name_len && memcmp(q, name, name_len) == 0) {
-            value->p = eq ? eq + 1 : item_end;
-            value->n = (size_t)(item_end - value->p);
-            return 1;
-        }
-        q = item_end + 1;
-    }
-    return 0;
-}
-
-/* ======================================================================
- * HTTP responses, and what to do with each request
- * ====================================================================== */
-
-static const char *http_reason(int status) {
-    switch (status) {
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
-    }
-}
-
-/* RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT". */
-static void http_date(char out[40]) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-/* Queues a status line and the headers every response carries.  `extra`
- * holds more header lines, each ending in CRLF. */
-static void http_send_head(struct client *c, int status, const char *type,
-                           long long length, const char *extra) {
-    char head[1024];
-    char date[40];
-    http_date(date);
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %lld\r\n"
-                     "Date: %s\r\n"
-                     "Cache-Control: no-cache\r\n"
-                     "X-Content-Type-Options: nosniff\r\n"
-                     "%s%s\r\n",
-                     status, http_reason(status), type, length, date,
-                     c->close_when_sent ? "Connection: close\r\n" : "", extra);
-    trace_client(c, ": %d %s, %lld byte%s", status, http_reason(status), length,
-                 length == 1 ? "" : "s");
-    client_queue(c, head, (size_t)n);
-}
-
-/* A complete response with a small body (errors, JSON answers). */
-static void http_send(struct client *c, int status, const char *type, const char *body,
-                      const char *extra, int head_only) {
-    size_t n = strlen(body);
-    http_send_head(c, status, type, (long long)n, extra);
-    if (!head_only)
-        client_queue(c, body, n);
-    client_flush(c);
-}
-
-/* An error with a one-line text body, e.g. "404 Not Found". */
-static void http_send_error(struct client *c, int status, int head_only) {
-    char body[64];
-    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : "";
-    snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
-    http_send(c, status, "text/plain; charset=utf-8", body, extra, head_only);
-}
-
-/* For requests we cannot go on from: answer, then close the connection. */
-static void http_fail(struct client *c, int status) {
-    c->close_when_sent = 1;
-    trace_client(c, ": bad request, answering %d and closing", status);
-    http_send_error(c, status, 0);
-    client_close_gracefully(c);
-}
-
-/* What the request asks of us, once its head is whole. */
-static void http_handle_request(struct client *c, const struct http_request *req) {
-    char path[HTTP_HEAD_MAX + 1];
-    /* Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
-    int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
-    int head_only = req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
-    int has_body = req->content_length > 0 || req->has_transfer_encoding;
-    if (server.verbose) {
-        char target[TRACE_PAYLOAD_MAX + 1];
-        const unsigned char *bytes = (const unsigned char *)req->target.p;
-        trace_printable(bytes, req->target.n, bytes, 0, target);
-        trace_client(c, ": %.*s %s%s", (int)req->method.n, req->method.p, target,
-                     strlen(target) < req->target.n ? "..." : "");
-    }
-    /* HTTP/1.0 closes after each response; HTTP/1.1 keeps the connection
-     * unless asked not to (RFC 9112 §9.3).  A body we will not read must
-     * close it too: its bytes would be taken for the next request. */
-    c->close_when_sent = req->minor_version == 0 || req->connection_close || has_body;
-    if (!get && !head_only) {
-        http_send_error(c, 405, 0);
-    } else if (req->has_transfer_encoding) {   /* NOLINT(bugprone-branch-clone): the same 400 as a bad path, for another reason */
-        http_send_error(c, 400, head_only);
-    } else if (req->content_length > 0) {
-        http_send_error(c, 413, head_only);
-    } else if (req->minor_version == 1 && req->host_count == 0) {
-        c->close_when_sent = 1;  /* RFC 9112 §3.2: Host is required */
-        http_send_error(c, 400, head_only);
-    } else if (http_decode_path(req->target.p, req->target.n, path, sizeof path) < 0) {
-        http_send_error(c, 400, head_only);
-    } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/socket.io/") == 0) {
-        ws_upgrade(c, req, path, head_only);
-    } else if (req->has_upgrade) {
-        http_send_error(c, 404, head_only);  /* only two paths speak WebSocket */
-    } else {
-        file_serve(c, path, head_only);
-    }
-}
-
-/* The head has been answered completely: close, or wait for the next. */
-static void http_response_done(struct client *c) {
-    if (c->close_when_sent) {
-        client_close_gracefully(c);
-        return;
-    }
-    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
-    timer_schedule(c->deadline);
-    client_update_events(c);
-}
-
-/* Is a whole head (or HTTP_HEAD_MAX bytes) in c->in yet?  Each call scans
- * only the bytes that came since the last one -- less two, since the empty
- * line may straddle reads -- so a head sent a byte at a time costs linear
- * time, not quadratic. */
-static int http_head_ready(struct client *c) {
-    size_t used = buffer_used(&c->in);
-    size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
-    if (used >= HTTP_HEAD_MAX) return 1;
-    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) return 1;
-    c->head_scanned = used;
-    return 0;
-}
-
-/* New bytes on an HTTP connection: answer every complete head, in order
- * (pipelining), one response at a time. */
-static void http_on_input(struct client *c) {
-    while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
-        struct http_request req;
-        if (!http_head_ready(c)) return;
-        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
-        c->head_scanned = 0;
-        if (n == 0) return;
-        if (n < 0) {
-            buffer_free(&c->in);
-            http_fail(c, req.error_status);
-            return;
-        }
-        http_handle_request(c, &req);
-        buffer_consume(&c->in, (size_t)n);
-        if (c->state == CONN_HTTP && !client_has_output(c))
-            http_response_done(c);
-    }
-    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
-        ws_on_input(c);  /* frames that came right behind the handshake */
-    }
-}
-
-/* ======================================================================
- * Static files from ROOT: what node-static did for the chapter
- *
- * The decoded path is joined to ROOT, then resolved with realpath(): the
- * real file must lie inside ROOT's real path, so neither "..", nor an
- * encoded slash, nor a symbolic link can reach a byte outside it.  Files
- * stream from disk in FILE_CHUNK pieces as the socket drains.
- * ====================================================================== */
-
-struct content_type {
-    const char *extension;
-    const char *type;
-};
-
-static const struct content_type content_types[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"json", "application/json; charset=utf-8"},
-    {"map", "application/json; charset=utf-8"},
-    {"txt", "text/plain; charset=utf-8"},
-    {"svg", "image/svg+xml; charset=utf-8"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"ico", "image/x-icon"},
-    {"webp", "image/webp"},
-    {"wasm", "application/wasm"},
-};
-
-/* The type by the file's extension, case-insensitive. */
-const char *file_content_type(const char *path) {
-    const char *dot = strrchr(path, '.');
-    const char *slash = strrchr(path, '/');
-    size_t i;
-    if (dot != NULL && (slash == NULL || dot > slash)) {
-        for (i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
-            if (strcasecmp(dot + 1, content_types[i].extension) == 0) return content_types[i].type;
-        }
-    }
-    return "application/octet-stream";
-}
-
-/* Is this resolved path ROOT itself or below it? */
-static int file_inside_root(const char *real) {
-    size_t n = server.root_real_len;
-    if (n == 1) {
-        return 1;  /* ROOT is "/" */
-    }
-    return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
-}
-
-/* Opens the regular file that `path` names under ROOT.  Returns -1 if
- * there is none, -2 if we are out of file descriptors. */
-static int file_open(const char *path, struct stat *st) {
-    char joined[PATH_MAX];
-    char real[PATH_MAX];
-    const char *index = path[strlen(path) - 1] == '/' ? "index.html" : "";
-    int n = snprintf(joined, sizeof joined, "%s%s%s", server.root_real, path, index);
-    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) return -1;
-    if (!file_inside_root(real)) {
-        trace("refused a path that resolves outside the root");
-        return -1;
-    }
-    /* O_NONBLOCK: opening a FIFO must not stall the server.  O_NOFOLLOW:
-     * a file swapped for a symbolic link since realpath() looked is not
-     * followed (ELOOP, so 404).  What remains is a folder on the path
-     * swapped for a link in that moment: see the README. */
-    int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
-    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-        close(fd);  /* folders, devices, FIFOs: only regular files are served */
-        return -1;
-    }
-    return fd;
-}
-
-/* GET or HEAD of a static file: the head now, the bytes as the socket drains. */
-static void file_serve(struct client *c, const char *path, int head_only) {
-    struct stat st;
-    int fd = file_open(path, &st);
-    if (fd < 0) {
-        http_send_error(c, fd == -2 ? 503 : 404, head_only);
-        return;
-    }
-    const char *type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
-    http_send_head(c, 200, type, (long long)st.st_size, "");
-    if (head_only || st.st_size == 0) {
-        close(fd);
-    } else {
-        c->file_fd = fd;
-        c->file_left = (long long)st.st_size;
-        server.files_open++;
-    }
-    client_flush(c);
-}
-
-/* ======================================================================
- * SHA-1 (RFC 3174, FIPS 180-4)
- *
- * The WebSocket handshake proves the server understood the request by
- * hashing the client's key with SHA-1.  (SHA-1 is no longer safe for
- * signatures; here it is only a checksum the RFC fixed in 2011.)  The
- * message is cut into 64-byte blocks; each block stirs five 32-bit words
- * through 80 rounds.  A first reading may skip to the handshake.
- * ====================================================================== */
-
-struct sha1_ctx {
-    uint32_t h[5];              /* the hash so far */
-    uint64_t length;            /* bytes hashed so far */
-    unsigned char block[64];    /* a partial block */
-    size_t used;                /* bytes in it */
-};
-
-static uint32_t sha1_rotl(uint32_t x, int n) {
-    return (x << n) | (x >> (32 - n));
-}
-
-/* FIPS 180-4 §6.1.2: one 64-byte block. */
-static void sha1_block(uint32_t h[5], const unsigned char *block) {
-    uint32_t w[80];
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    size_t t;
-    for (t = 0; t < 16; t++) {
-        w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
-               (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
-    }
-    for (t = 16; t < 80; t++)
-        w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-    for (t = 0; t < 80; t++) {
-        uint32_t f;
-        uint32_t k;
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDC;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6;
-        }
-        uint32_t temp = sha1_rotl(a, 5) + f + e + k + w[t];
-        e = d;
-        d = c;
-        c = sha1_rotl(b, 30);
-        b = a;
-        a = temp;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-}
-
-static void sha1_init(struct sha1_ctx *ctx) {
-    ctx->h[0] = 0x67452301;
-    ctx->h[1] = 0xEFCDAB89;
-    ctx->h[2] = 0x98BADCFE;
-    ctx->h[3] = 0x10325476;
-    ctx->h[4] = 0xC3D2E1F0;
-    ctx->length = 0;
-    ctx->used = 0;
-}
-
-static void sha1_update(struct sha1_ctx *ctx, const void *data, size_t len) {
-    const unsigned char *p = data;
-    size_t i;
-    for (i = 0; i < len; i++) {
-        ctx->block[ctx->used++] = p[i];
-        if (ctx->used == 64) {
-            sha1_block(ctx->h, ctx->block);
-            ctx->used = 0;
-        }
-    }
-    ctx->length += len;
-}
-
-/* Padding (FIPS 180-4 §5.1.1): a 1 bit, zeros, then the length in bits as
- * a 64-bit big-endian number, so the total is a multiple of 64 bytes. */
-static void sha1_final(struct sha1_ctx *ctx, unsigned char digest[20]) {
-    uint64_t bits = ctx->length * 8;
-    unsigned char pad = 0x80;
-    unsigned char length[8];
-    int i;
-    sha1_update(ctx, &pad, 1);
-    pad = 0;
-    while (ctx->used != 56)
-        sha1_update(ctx, &pad, 1);
-    for (i = 0; i < 8; i++)
-        length[i] = (unsigned char)(bits >> (56 - 8 * i));
-    sha1_update(ctx, length, 8);
-    for (i = 0; i < 20; i++)
-        digest[i] = (unsigned char)(ctx->h[i / 4] >> (24 - 8 * (i % 4)));
-}
-
-/* ======================================================================
- * base64 (RFC 4648 §4)
- *
- * Three bytes (24 bits) become four characters of 6 bits each; a last
- * group of one or two bytes is padded with "=".  The handshake decodes the
- * client's key (it must be 16 bytes) and encodes the SHA-1 digest.
- * ====================================================================== */
-
-static const char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
-static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
-    size_t i;
-    size_t n = 0;
-    for (i = 0; i < len; i += 3) {
-        uint32_t group = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            group |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            group |= in[i + 2];
-        out[n++] = base64_alphabet[(group >> 18) & 63];
-        out[n++] = base64_alphabet[(group >> 12) & 63];
-        out[n++] = (char)(i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=');
-        out[n++] = (char)(i + 2 < len ? base64_alphabet[group & 63] : '=');
-    }
-    out[n] = '\0';
-    return n;
-}
-
-static int base64_value(char ch) {
-    const char *p = ch ? strchr(base64_alphabet, ch) : NULL;
-    return p ? (int)(p - base64_alphabet) : -1;
-}
-
-/* Decodes padded base64.  Returns the byte count, or -1 for a bad
- * character, a bad length or padding, or more than out_size bytes. */
-static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size) {
-    size_t i;
-    size_t n = 0;
-    if (len % 4 != 0) return -1;
-    for (i = 0; i < len; i += 4) {
-        int last = i + 4 == len;
-        int pads = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
-        int v[4];
-        int k;
-        if (pads > 0 && !last) return -1;
-        for (k = 0; k < 4 - pads; k++) {
-            v[k] = base64_value(in[i + k]);
-            if (v[k] < 0) return -1;
-        }
-        for (; k < 4; k++)
-            v[k] = 0;
-        if (n + 3 - (size_t)pads > out_size) return -1;
-        out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-        if (pads < 2)
-            out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-        if (pads < 1)
-            out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-    }
-    return (long)n;
-}
-
-/* ======================================================================
- * The WebSocket handshake (RFC 6455 §4.2)
- *
- * The browser sends an ordinary GET with "Upgrade: websocket" and a random
- * 16-byte key in base64.  We answer 101 Switching Protocols with
- * Sec-WebSocket-Accept = base64(SHA-1(key + GUID)); from then on the TCP
- * connection carries frames, not HTTP.
- * ====================================================================== */
-
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-/* RFC 6455 §4.2.2, item 5.4: the accept value for a client's key. */
-static void ws_accept_key(const char *key, size_t key_len, char out[29]) {
-    struct sha1_ctx ctx;
-    unsigned char digest[20];
-    sha1_init(&ctx);
-    sha1_update(&ctx, key, key_len);
-    sha1_update(&ctx, WS_GUID, strlen(WS_GUID));
-    sha1_final(&ctx, digest);
-    base64_encode(digest, sizeof digest, out);
-}
-
-/* RFC 6455 §4.2.1: what a valid opening handshake must have. */
-static int ws_handshake_valid(const struct http_request *req) {
-    unsigned char key[18];
-    if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) return 0;
-    if (req->minor_version != 1 || req->host_count != 1) return 0;
-    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) return 0;
-    return base64_decode(req->ws_key.p, req->ws_key.n, key, sizeof key) == 16;
-}
-
-/* The official client starts with HTTP long-polling unless told not to;
- * signal.c speaks WebSocket only.  Say so once without -v, every time
- * with it, so the browser's repeated 400s have an explanation. */
-static void eio_polling_hint(struct client *c) {
-    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
-                       "signal.c does not serve: create the official client with "
-                       "io({transports: ['websocket']})";
-    if (!server.verbose && !server.polling_hint_given)
-        fprintf(stderr, "signal: %s\n", hint);
-    server.polling_hint_given = 1;
-    trace_client(c, ": %s", hint);
-}
-
-/* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
- * the reference server sends).  Returns 0 if the query is fine. */
-static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
-    struct slice v;
-    const char *error = NULL;
-    if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
-        v.n != 9 || memcmp(v.p, "websocket", 9) != 0) {
-        error = "{\"code\":0,\"message\":\"Transport unknown\"}";
-    } else if (!http_query_param(req->target.p, req->target.n, "EIO", &v) ||
-               v.n != 1 || v.p[0] != '4') {
-        error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
-    }
-    if (error == NULL) return 0;
-    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0)
-        eio_polling_hint(c);
-    http_send(c, 400, "application/json", error, "", head_only);
-    return -1;
-}
-
-static void eio_open(struct client *c);
-
-/* A request for /echo or /socket.io/: check it, answer 101, and switch the
- * connection over to frames. */
-static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
-                       int head_only) {
-    char accept[29];
-    char response[256];
-    int n;
-    int sio = strcmp(path, "/socket.io/") == 0;
-    if (sio && eio_check_query(c, req, head_only) < 0) return;
-    if (!ws_handshake_valid(req)) {
-        http_send_error(c, 400, head_only);   /* HEAD lands here: it cannot upgrade */
-        return;
-    }
-    if (req->ws_version.n != 2 || memcmp(req->ws_version.p, "13", 2) != 0) {
-        /* RFC 6455 §4.4: say which version we speak. */
-        http_send(c, 426, "text/plain; charset=utf-8", "426 Upgrade Required\n",
-                  "Sec-WebSocket-Version: 13\r\n", 0);
-        return;
-    }
-    ws_accept_key(req->ws_key.p, req->ws_key.n, accept);
-    /* No Sec-WebSocket-Extensions and no Sec-WebSocket-Protocol: we accept
-     * neither compression nor a subprotocol, whatever the client offers. */
-    n = snprintf(response, sizeof response,
-                 "HTTP/1.1 101 Switching Protocols\r\n"
-                 "Upgrade: websocket\r\n"
-                 "Connection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
-    client_queue(c, response, (size_t)n);
-    c->state = sio ? CONN_WS_SIO : CONN_WS_ECHO;
-    c->deadline = 0;
-    trace_client(c, ": 101 Switching Protocols: HTTP -> WebSocket (%s)", path);
-    if (sio)
-        eio_open(c);
-    else
-        ws_heartbeat_answered(c);
-    client_flush(c);
-}
-
-/* ======================================================================
- * UTF-8 (RFC 3629)
- *
- * RFC 6455 §8.1: a text message must be valid UTF-8, and an endpoint that
- * sees otherwise must fail the connection.  The check is a tiny state
- * machine so that it can run fragment by fragment and stop at the first
- * byte that can no longer begin valid text (Table 3-7 of the Unicode
- * standard: no overlong forms, no surrogates, nothing above U+10FFFF).
- * ====================================================================== */
-
-/* 1 if none of the 8 bytes at p has its top bit set (all ASCII). */
-static int utf8_ascii8(const unsigned char *p) {
-    uint64_t eight;
-    memcpy(&eight, p, 8);
-    return (eight & 0x8080808080808080ULL) == 0;
-}
-
-/* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
- * is valid so far but ends inside a character, 1 if valid and complete. */
-static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char b = s[i];
-        if (st->need == 0 && b < 0x80) {
-            /* ASCII, the common case: 8 bytes at a time where we can. */
-            i += i + 8 <= n && utf8_ascii8(s + i) ? 8 : 1;
-            continue;
-        }
-        i++;
-        if (st->need > 0) {
-            if (b < st->lo || b > st->hi) return -1;
-            st->need--;
-            st->lo = 0x80;
-            st->hi = 0xBF;
-            continue;
-        }
-        st->lo = 0x80;
-        st->hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) {
-            st->need = 1;                       /* U+0080..U+07FF */
-        } else if (b == 0xE0) {
-            st->need = 2;
-            st->lo = 0xA0;                      /* not an overlong form */
-        } else if (b == 0xED) {
-            st->need = 2;
-            st->hi = 0x9F;                      /* not a surrogate D800..DFFF */
-        } else if (b >= 0xE1 && b <= 0xEF) {
-            st->need = 2;
-        } else if (b == 0xF0) {
-            st->need = 3;
-            st->lo = 0x90;                      /* not an overlong form */
-        } else if (b >= 0xF1 && b <= 0xF3) {
-            st->need = 3;
-        } else if (b == 0xF4) {
-            st->need = 3;
-            st->hi = 0x8F;                      /* not above U+10FFFF */
-        } else {
-            return -1;                          /* 80..C1, F5..FF never start a character */
-        }
-    }
-    return st->need == 0 ? 1 : 0;
-}
-
-/* ======================================================================
- * WebSocket frames (RFC 6455 §5)
- *
- *      0                   1                   2                   3
- *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *     +-+-+-+-+-------+-+-------------+-------------------------------+
- *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
- *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
- *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |
- *     | |1|2|3|       |K|             |                               |
- *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
- *     |     Extended payload length continued, if payload len == 127  |
- *     + - - - - - - - - - - - - - - - +-------------------------------+
- *     |                               | Masking-key, if MASK set to 1 |
- *     +-------------------------------+-------------------------------+
- *     | Masking-key (continued)       |          Payload Data         |
- *     +-------------------------------- - - - - - - - - - - - - - - - +
- *
- * Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
- * ====================================================================== */
 
 enum {
     WS_CONTINUATION = 0,
@@ -1865,414 +268,701 @@ struct ws_frame {
     int error;              /* the close code, when the parser says -1 */
 };
 
-static int ws_opcode_known(int opcode) {
-    return opcode <= WS_BINARY || (opcode >= WS_CLOSE && opcode <= WS_PONG);
+enum {
+    SIO_CONNECT = 0,
+    SIO_DISCONNECT = 1,
+    SIO_EVENT = 2,
+    SIO_ACK = 3,
+    SIO_CONNECT_ERROR = 4
+};
+
+struct sio_packet {
+    int eio_type;           /* Engine.IO type, 0..6 */
+    int sio_type;           /* Socket.IO type when eio_type is 4, else -1 */
+    struct slice nsp;       /* namespace, "/" when none is given */
+    long ack_id;            /* -1 when none */
+    struct slice data;      /* the JSON payload, maybe empty */
+};
+
+struct sio_event {
+    char name[EVENT_NAME_MAX + 1];
+    int name_fits;                  /* 0: longer than EVENT_NAME_MAX, matches nothing */
+    int argc;                       /* all the arguments, even past SIO_ARGS_MAX */
+    struct slice arg[SIO_ARGS_MAX]; /* the first ones, as raw JSON */
+    struct slice rest;              /* after the name: ",arg,...]" -- relayed as is */
+};
+
+/* ======================================================================
+ * Contents: every function, section by section, in the order they appear
+ * ====================================================================== */
+
+/* Rooms: the chapter's index.js, handler by handler */
+static void sio_on_event(struct client *c, const struct sio_event *ev);
+static void room_create_or_join(struct client *c, const struct sio_event *ev);
+static int room_read_name(struct client *c, const struct sio_event *ev, char *name);
+static void room_join_second(struct room *r, struct client *c);
+static void room_relay(struct client *c, const struct sio_event *ev);
+static void room_send_ipaddr(struct client *c);
+static void room_leave(struct client *c);
+static void rooms_reap(void);
+static void room_unlink(struct room *r);
+static struct room *room_find(const char *name);
+static struct room *room_create(const char *name);
+static void room_join(struct room *r, struct client *c);
+static int room_table_grow(void);
+static size_t room_hash(const char *name, size_t buckets);
+static void room_trace(const char *name, const char *what, const struct client *c,
+                       const char *after);
+
+/* Socket.IO packets, and the JSON they carry */
+static void sio_on_packet(struct client *c, const struct sio_packet *pk);
+static void sio_on_connect(struct client *c, const struct sio_packet *pk);
+static void sio_fail(struct client *c, const char *why);
+static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk);
+static int sio_parse_event(const char *p, size_t n, struct sio_event *ev);
+static void sio_log(struct client *c, const char *fmt, ...);
+static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2);
+static long json_skip_value(const char *p, size_t n);
+static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
+static size_t json_container_end(const char *p, size_t n, size_t i, int depth);
+static size_t json_string_end(const char *p, size_t n, size_t i);
+static size_t json_number_end(const char *p, size_t n, size_t i);
+static long json_hex4(const char *p, size_t n, size_t i);
+static size_t json_skip_space(const char *p, size_t n, size_t i);
+static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp);
+static size_t utf8_encode(unsigned long cp, char *out);
+static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n);
+
+/* Engine.IO v4 over WebSocket: the session under Socket.IO */
+static void eio_on_message(struct client *c, const char *data, size_t len);
+static void eio_open(struct client *c);
+static void eio_send(struct client *c, const char *packet);
+static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len);
+static void id_generate(char out[ID_LEN + 1]);
+static void ws_heartbeat_answered(struct client *c);
+static void ws_check_heartbeat(struct client *c, long long now);
+static int eio_check_query(struct client *c, const struct http_request *req, int head_only);
+static void eio_polling_hint(struct client *c);
+
+/* WebSocket frames (RFC 6455 §5) */
+static void ws_on_input(struct client *c);
+static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
+                           struct ws_frame *f);
+static int ws_opcode_known(int opcode);
+static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]);
+static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
+static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
+static size_t ws_message_max(const struct client *c);
+static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len);
+static void ws_on_close(struct client *c, const unsigned char *p, size_t n);
+static void ws_fail(struct client *c, int code, const char *why);
+static void ws_close(struct client *c, unsigned code);
+static void ws_send(struct client *c, int opcode, const void *payload, size_t len);
+static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
+                     const void *b, size_t b_len);
+static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len);
+static int ws_close_code_valid(unsigned code);
+static const char *ws_close_code_name(unsigned code);
+static void ws_trace(const struct client *c, const char *dir, int opcode,
+                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len);
+static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
+                           size_t n);
+static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n);
+static int utf8_ascii8(const unsigned char *p);
+
+/* The WebSocket handshake (RFC 6455 §4.2), with SHA-1 and base64 */
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
+                       int head_only);
+static int ws_handshake_valid(const struct http_request *req);
+static void ws_accept_key(const char *key, size_t key_len, char out[29]);
+static void sha1(const void *data, size_t len, unsigned char digest[20]);
+static void sha1_block(uint32_t h[5], const unsigned char *block);
+static uint32_t sha1_rotl(uint32_t x, int n);
+static size_t base64_encode(const unsigned char *in, size_t len, char *out);
+static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size);
+static int base64_value(char ch);
+
+/* HTTP/1.1 requests and responses (RFC 9112) */
+static void http_on_input(struct client *c);
+static int http_head_ready(struct client *c);
+static int http_parse_request(const char *buf, size_t len, struct http_request *req);
+static size_t http_find_head_end(const char *buf, size_t len);
+static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line);
+static int http_parse_request_line(struct slice line, struct http_request *req);
+static int http_parse_version(struct slice v);
+static int http_parse_header_line(struct slice line, struct http_request *req);
+static int http_store_header(struct slice name, struct slice value, struct http_request *req);
+static int http_has_token(struct slice list, const char *token);
+static long long http_parse_length(struct slice v);
+static int http_is_tchar(unsigned char ch);
+static int http_is_ctl(unsigned char ch);
+static int slice_equals_nocase(struct slice s, const char *word);
+static void http_handle_request(struct client *c, const struct http_request *req);
+static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size);
+static int http_has_dot_dot(const char *path, size_t n);
+static int http_hex_value(char ch);
+static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value);
+static void http_response_done(struct client *c);
+static void http_send_head(struct client *c, int status, const char *type,
+                           long long length, const char *extra);
+static void http_send(struct client *c, int status, const char *type, const char *body,
+                      const char *extra, int head_only);
+static void http_send_error(struct client *c, int status, int head_only);
+static void http_fail(struct client *c, int status);
+static const char *http_reason(int status);
+static void http_date(char out[40]);
+
+/* Static files from ROOT: what node-static did for the chapter */
+static void file_serve(struct client *c, const char *path, int head_only);
+static int file_open(const char *path, struct stat *st);
+static int file_inside_root(const char *real);
+static const char *file_content_type(const char *path);
+static void file_fill(struct client *c);
+static void file_close(struct client *c);
+
+/* Connections: buffers, the output queue, closing */
+static struct client *client_new(int fd);
+static int server_grow(void);
+static void client_queue(struct client *c, const void *data, size_t n);
+static void client_flush_later(struct client *c);
+static void clients_flush_queued(void);
+static void client_flush(struct client *c);
+static int client_has_output(const struct client *c);
+static void client_update_events(struct client *c);
+static void client_close_gracefully(struct client *c);
+static void client_kill(struct client *c, const char *reason);
+static void client_out_of_memory(struct client *c);
+static void client_free(struct client *c);
+static void clients_reap(void);
+static void slot_move(size_t from, size_t to);
+static void slot_swap(size_t i, size_t j);
+static size_t buffer_used(const struct buffer *b);
+static int buffer_reserve(struct buffer *b, size_t more);
+static int buffer_append(struct buffer *b, const void *data, size_t n);
+static void buffer_consume(struct buffer *b, size_t n);
+static void buffer_shrink(struct buffer *b);
+static void buffer_free(struct buffer *b);
+static void trace(const char *fmt, ...);
+static void trace_client(const struct client *c, const char *fmt, ...);
+static const char *client_label(const struct client *c, char out[64]);
+static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
+                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]);
+
+/* The poll() loop */
+static void server_loop(void);
+static int poll_hot_first(size_t *count);
+static void hot_demote_quiet(void);
+static int poll_timeout(void);
+static void on_listen_ready(void);
+static void accept_pause(const char *why);
+static int set_nonblocking(int fd);
+static void on_readable(struct client *c);
+static int client_in_prepare(struct client *c);
+static int client_in_keep_leftover(struct client *c);
+static void on_writable(struct client *c);
+static void timers_run(long long now);
+static long long client_check_timers(struct client *c, long long now);
+static void client_deadline_passed(struct client *c);
+static long long deadline_min(long long a, long long b);
+static void timer_schedule(long long when);
+static long long now_ms(void);
+
+/* Start-up and shutdown, and main() */
+static void server_start(void);
+static void root_open(void);
+static void raise_fd_limit(void);
+static void listen_open(void);
+static void signals_setup(void);
+static void on_stop_signal(int sig);
+static void parse_options(int argc, char **argv);
+static long parse_number(const char *s, long min, long max);
+static void usage(FILE *out);
+static void server_stop(void);
+static void die(int code, const char *fmt, ...);
+
+/* ======================================================================
+ * Rooms: the chapter's index.js, handler by handler
+ *
+ * The chapter's server is a few socket.on() handlers: 'create or join',
+ * 'message', 'ipaddr', and (from step 5) 'bye'.  Each has its C twin here,
+ * called by sio_on_event() with the event already parsed; above each twin,
+ * a note says what the chapter's handler does and where we differ.  A room
+ * holds at most two peers and lives in a hash table by name.  In gdb:
+ * `break room_create_or_join`, then `print *c->room` after `finish`.
+ * ====================================================================== */
+
+/* An EVENT: the chapter's four events; any other is ignored. */
+static void sio_on_event(struct client *c, const struct sio_event *ev) {
+    if (!ev->name_fits) {
+        trace_client(c, ": ignoring an event with a long or odd name");
+    } else if (strcmp(ev->name, "create or join") == 0) {
+        room_create_or_join(c, ev);
+    } else if (strcmp(ev->name, "message") == 0) {
+        room_relay(c, ev);
+    } else if (strcmp(ev->name, "ipaddr") == 0) {
+        room_send_ipaddr(c);
+    } else if (strcmp(ev->name, "bye") == 0) {
+        char label[64];
+        fprintf(stderr, "%s: received bye\n", client_label(c, label));
+    } else {
+        char name[TRACE_PAYLOAD_MAX + 1];
+        const unsigned char *bytes = (const unsigned char *)ev->name;
+        trace_printable(bytes, strlen(ev->name), bytes, 0, name);
+        trace_client(c, ": no handler for event '%s'", name);
+    }
 }
 
-/* Parses one client frame.  Returns its whole size once it is all in buf,
- * 0 while more bytes are needed, -1 when bad -- as soon as the header
- * shows it, with f->error the close code to send.  max_payload bounds a
- * data frame: what is left of the message limit after earlier fragments. */
-static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
-                           struct ws_frame *f) {
-    size_t h = 2;
-    int i;
-    memset(f, 0, sizeof *f);
-    f->error = 1002;        /* RFC 6455 §7.4.1: protocol error */
-    if (len < 2) return 0;
-    f->fin = buf[0] >> 7;
-    f->opcode = buf[0] & 0x0F;
-    f->masked = buf[1] >> 7;
-    uint64_t n = buf[1] & 0x7F;
-    /* §5.2: RSV bits MUST be 0 without an extension; unknown opcodes fail. */
-    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) return -1;
-    /* §5.1: a server MUST close the connection upon an unmasked frame. */
-    if (!f->masked) return -1;
-    /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
-    if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) return -1;
-    if (n == 126) {
-        if (len < 4) return 0;
-        n = (uint64_t)buf[2] << 8 | buf[3];
-        h = 4;
-    } else if (n == 127) {
-        if (len < 10) return 0;
-        if (buf[2] & 0x80) {
-            return -1;      /* §5.2: the most significant bit MUST be 0 */
-        }
-        n = 0;
-        for (i = 2; i < 10; i++)
-            n = n << 8 | buf[i];
-        h = 10;
+/* 'create or join' (room): the heart of the chapter. */
+static void room_create_or_join(struct client *c, const struct sio_event *ev) {
+    char name[ROOM_NAME_MAX + 1];
+    if (room_read_name(c, ev, name) < 0) return;
+    if (c->room != NULL) {
+        sio_log(c, "Client ID %s is already in room %s", c->sio_id, c->room->name);
+        return;
     }
-    if (f->opcode < WS_CLOSE && n > max_payload) {
-        f->error = 1009;    /* §7.4.1: message too big */
+    sio_log(c, "Received request to create or join room %s", name);
+    struct room *r = room_find(name);
+    int members = r ? r->count : 0;
+    sio_log(c, "Room %s now has %d client(s)", name, members);
+    if (members == 0) {
+        if (r == NULL) {
+            r = room_create(name);   /* (an emptied room still here is reused) */
+        }
+        if (r == NULL) {
+            client_out_of_memory(c);
+            return;
+        }
+        room_join(r, c);
+        room_trace(name, "created by", c, "");
+        sio_log(c, "Client ID %s created room %s", c->sio_id, name);
+        sio_emit_strings(c, "created", name, c->sio_id);
+    } else if (members < ROOM_SIZE) {
+        room_join_second(r, c);
+    } else {
+        room_trace(name, "full, refused", c, "");
+        sio_emit_strings(c, "full", name, NULL);
+    }
+}
+
+/* The room argument of 'create or join': a JSON string of 1 to
+ * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
+static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
+    size_t len = 0;
+    long used = -1;
+    if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
+        used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
+    } else {
+        sio_log(c, "create or join needs a room name (a string)");
         return -1;
     }
-    if (len < h + 4) return 0;
-    memcpy(f->mask, buf + h, 4);
-    f->header_len = h + 4;
-    f->payload_len = (size_t)n;
-    if (len - f->header_len < f->payload_len) return 0;
-    return (long)(f->header_len + f->payload_len);
-}
-
-/* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
- * time with the mask written out twice (memcpy keeps the byte order, so
- * this is right on any machine), then the last few one by one. */
-static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]) {
-    unsigned char mask8[8];
-    uint64_t m;
-    size_t i;
-    for (i = 0; i < 8; i++)
-        mask8[i] = mask[i % 4];
-    memcpy(&m, mask8, 8);
-    for (i = 0; i + 8 <= len; i += 8) {
-        uint64_t word;
-        memcpy(&word, payload + i, 8);
-        word ^= m;
-        memcpy(payload + i, &word, 8);
+    if (used == -1) {
+        sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
+        return -1;
     }
-    for (; i < len; i++)
-        payload[i] ^= mask[i % 4];
+    if (used == -2 || len == 0) {
+        sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
+        return -1;
+    }
+    if (strlen(name) != len) {
+        sio_log(c, "Room name must not contain U+0000");
+        return -1;
+    }
+    return 0;
 }
 
-/* A server frame's header: FIN set, no mask, the shortest length form
- * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
-static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
+/* The second peer arrives: tell the first, join, tell both they are ready. */
+static void room_join_second(struct room *r, struct client *c) {
+    struct client *first = r->members[0];
+    sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
+    sio_emit_strings(first, "join", r->name, NULL);
+    room_join(r, c);
+    room_trace(r->name, "joined by", c, "");
+    sio_emit_strings(c, "joined", r->name, c->sio_id);
+    sio_emit_strings(first, "ready", NULL, NULL);
+    sio_emit_strings(c, "ready", NULL, NULL);
+}
+
+/* 'message' (anything): to the other peer of the room, byte for byte. */
+static void room_relay(struct client *c, const struct sio_event *ev) {
     int i;
-    out[0] = (unsigned char)(0x80 | opcode);
-    if (payload_len < 126) {
-        out[1] = (unsigned char)payload_len;
-        return 2;
-    }
-    if (payload_len <= 0xFFFF) {
-        out[1] = 126;
-        out[2] = (unsigned char)(payload_len >> 8);
-        out[3] = (unsigned char)payload_len;
-        return 4;
-    }
-    out[1] = 127;
-    for (i = 0; i < 8; i++)
-        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
-    return 10;
-}
-
-/* §7.4: codes a peer may send.  1004-1006 and 1015 are reserved and must
- * never appear on the wire; 1016-2999 are unassigned; 3000-4999 belong to
- * libraries and applications. */
-static int ws_close_code_valid(unsigned code) {
-    if (code >= 1000 && code <= 1003) return 1;
-    if (code >= 1007 && code <= 1014) return 1;
-    return code >= 3000 && code <= 4999;
-}
-
-/* §7.4.1: what a close code means, for the trace. */
-static const char *ws_close_code_name(unsigned code) {
-    switch (code) {
-    case 1000: return "normal closure";
-    case 1001: return "going away";
-    case 1002: return "protocol error";
-    case 1003: return "unsupported data";
-    case 1007: return "invalid payload data";
-    case 1008: return "policy violation";
-    case 1009: return "message too big";
-    case 1010: return "mandatory extension";
-    case 1011: return "internal error";
-    default: return code >= 3000 && code <= 4999 ? "application's own code" : "invalid code";
-    }
-}
-
-/* A close frame under -v, decoded: "close 1001 going away". */
-static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
-                           size_t n) {
-    char reason[TRACE_PAYLOAD_MAX + 1];
-    unsigned code;
-    if (n < 2) {
-        trace_client(c, " %s close, %s", dir, n == 0 ? "no code" : "a 1-byte payload (invalid)");
+    if (c->room == NULL) {
+        sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
         return;
     }
-    code = (unsigned)p[0] << 8 | p[1];
-    trace_printable(p + 2, n - 2, p, 0, reason);
-    trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
-                 n > 2 ? ": " : "", reason);
+    for (i = 0; i < c->room->count; i++) {
+        struct client *peer = c->room->members[i];
+        if (peer != c)
+            eio_send2(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
+    }
 }
 
-/* One frame under -v, as text a learner can read: a text frame's payload
- * as it is (cut short), a close decoded, the others by name and size. */
-static void ws_trace(const struct client *c, const char *dir, int opcode,
-                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len) {
-    char text[TRACE_PAYLOAD_MAX + 1];
-    size_t len = a_len + b_len;
-    const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
-    if (opcode == WS_CONTINUATION)
-        name = "continuation";
-    if (!server.verbose) return;
-    if (opcode == WS_CLOSE)
-        ws_trace_close(c, dir, a, a_len);
-    else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len)
-        trace_client(c, " %s %s... (%lu bytes)", dir, text, (unsigned long)len);
-    else if (opcode == WS_TEXT)
-        trace_client(c, " %s %s", dir, text);
-    else
-        trace_client(c, " %s %s, %lu byte%s", dir, name, (unsigned long)len, len == 1 ? "" : "s");
-}
-
-/* Sends one frame whose payload is a followed by b (either may be empty):
- * Socket.IO prepends "42[..." to bytes it relays without copying them
- * twice. */
-static void ws_send(struct client *c, int opcode, const void *a, size_t a_len,
-                    const void *b, size_t b_len) {
-    unsigned char header[10];
-    if (c->state != CONN_WS_ECHO && c->state != CONN_WS_SIO) return;
-    size_t h = ws_frame_header(header, opcode, a_len + b_len);
-    ws_trace(c, "<-", opcode, a, a_len, b, b_len);
-    client_queue(c, header, h);
-    client_queue(c, a, a_len);
-    client_queue(c, b, b_len);
-    client_flush_later(c);
-}
-
-/* §7.1.7 "Fail the WebSocket Connection": send a close frame with the
- * code, then close the TCP connection once it is out. */
-static void ws_fail(struct client *c, int code, const char *why) {
-    unsigned char payload[2];
-    payload[0] = (unsigned char)(code >> 8);
-    payload[1] = (unsigned char)code;
-    trace_client(c, ": closing with %d: %s", code, why);
-    ws_send(c, WS_CLOSE, payload, 2, NULL, 0);
-    room_leave(c);
-    client_close_gracefully(c);
-}
-
-/* §5.5.1: the peer's close.  Answer with the same code and close. */
-static void ws_on_close(struct client *c, const unsigned char *p, size_t n) {
-    struct utf8_state st = {0, 0, 0};
-    unsigned code = 1000;   /* the spec: 1000 when the peer sent no code */
-    unsigned char payload[2];
-    if (n == 1) {
-        ws_fail(c, 1002, "close frame with a 1-byte payload");
+/* 'ipaddr': the machine's IPv4 addresses other than loopback, one event
+ * each, so a peer on another machine knows where to point its browser. */
+static void room_send_ipaddr(struct client *c) {
+    struct ifaddrs *list;
+    struct ifaddrs *ifa;
+    if (getifaddrs(&list) != 0) {
+        sio_log(c, "Cannot list the server's addresses: %s", strerror(errno));
         return;
     }
-    if (n >= 2) {
-        code = (unsigned)p[0] << 8 | p[1];
-        if (!ws_close_code_valid(code)) {
-            ws_fail(c, 1002, "invalid close code");
-            return;
+    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+        char text[INET_ADDRSTRLEN];
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
+        if (a == NULL || a->sin_family != AF_INET) continue;
+        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
+            continue;   /* 127.0.0.0/8 is this machine's loopback */
         }
-        if (utf8_validate(&st, p + 2, n - 2) != 1) {
-            ws_fail(c, 1007, "close reason is not UTF-8");
-            return;
-        }
+        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        sio_emit_strings(c, "ipaddr", text, NULL);
     }
-    payload[0] = (unsigned char)(code >> 8);
-    payload[1] = (unsigned char)code;
-    ws_send(c, WS_CLOSE, payload, 2, NULL, 0);
-    room_leave(c);
-    client_close_gracefully(c);
+    freeifaddrs(list);
 }
 
-static void eio_on_message(struct client *c, const char *data, size_t len);
-
-/* A whole message, from one frame or reassembled from several. */
-static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len) {
-    if (c->state == CONN_WS_ECHO)
-        ws_send(c, opcode, data, len, NULL, 0);
-    else if (opcode == WS_BINARY)
-        ws_fail(c, 1003, "binary messages are not supported by Socket.IO here");
-    else
-        eio_on_message(c, (const char *)data, len);
-}
-
-/* The largest message this endpoint takes (1009 beyond it). */
-static size_t ws_message_max(const struct client *c) {
-    return c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
-}
-
-/* Text and binary frames, whole or in fragments (§5.4). */
-static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
-    size_t max = ws_message_max(c);
-    if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
-        ws_fail(c, 1002, "continuation frame with no message to continue");
-        return;
-    }
-    if (f->opcode != WS_CONTINUATION && c->msg_opcode != 0) {
-        ws_fail(c, 1002, "new message inside a fragmented one");
-        return;
-    }
-    if (f->opcode != WS_CONTINUATION) {
-        c->msg_opcode = f->opcode;
-        memset(&c->msg_utf8, 0, sizeof c->msg_utf8);
-    }
-    if (c->msg_opcode == WS_TEXT && utf8_validate(&c->msg_utf8, p, f->payload_len) < 0) {
-        ws_fail(c, 1007, "text that is not UTF-8");
-        return;
-    }
-    if (f->fin && c->msg_opcode == WS_TEXT && c->msg_utf8.need != 0) {
-        ws_fail(c, 1007, "text ends inside a UTF-8 character");
-        return;
-    }
-    if (f->fin && f->opcode != WS_CONTINUATION) {
-        c->msg_opcode = 0;  /* the common case: a whole message in one frame */
-        ws_on_message(c, f->opcode, p, f->payload_len);
-        return;
-    }
-    if (buffer_used(&c->msg) + f->payload_len > max) {
-        ws_fail(c, 1009, "message too big");
-        return;
-    }
-    if (buffer_append(&c->msg, p, f->payload_len) < 0) {
-        client_out_of_memory(c);
-        return;
-    }
-    if (f->fin) {
-        int opcode = c->msg_opcode;
-        c->msg_opcode = 0;
-        ws_on_message(c, opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
-        buffer_free(&c->msg);
-    }
-}
-
-static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
-    ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
-    if (c->state == CONN_WS_ECHO) {
-        ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
-    }
-    if (f->opcode == WS_PING) {
-        ws_send(c, WS_PONG, p, f->payload_len, NULL, 0);  /* §5.5.2 */
-    } else if (f->opcode == WS_PONG) {
-        return;                                           /* §5.5.3: unsolicited is fine */
-    } else if (f->opcode == WS_CLOSE) {
-        ws_on_close(c, p, f->payload_len);
-    } else {
-        ws_on_data_frame(c, f, p);
-    }
-}
-
-/* New bytes on a WebSocket: handle every whole frame, keep the rest. */
-static void ws_on_input(struct client *c) {
-    size_t used = 0;
-    while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
-        struct ws_frame f;
-        unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
-        /* The limit is per message: fragments already held count too, so
-         * the frame that would pass it fails as soon as its header is in. */
-        size_t max = ws_message_max(c) - buffer_used(&c->msg);
-        long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
-        if (n == 0) break;
-        if (n < 0) {
-            ws_fail(c, f.error, f.error == 1009 ? "frame too big" : "bad frame header");
+/* Takes the client out of its room.  Nothing is sent: the chapter's
+ * clients expect nothing (they say 'bye' themselves).  A room left empty
+ * can be created again at once (room_create_or_join reuses it); its
+ * memory goes at the end of the turn, see client_kill. */
+static void room_leave(struct client *c) {
+    struct room *r = c->room;
+    int i;
+    if (r == NULL) return;
+    for (i = 0; i < r->count; i++) {
+        if (r->members[i] == c) {
+            r->members[i] = r->members[--r->count];
+            r->members[r->count] = NULL;
             break;
         }
-        ws_unmask(p + f.header_len, f.payload_len, f.mask);
-        ws_on_frame(c, &f, p + f.header_len);
-        used += (size_t)n;
     }
-    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO)
-        buffer_consume(&c->in, used);
+    c->room = NULL;
+    room_trace(r->name, "left by", c, r->count == 0 ? " (now empty)" : "");
+    if (r->count == 0 && !r->empty_listed) {
+        r->empty_listed = 1;
+        r->next_empty = server.empty_rooms;
+        server.empty_rooms = r;
+    }
+}
+
+/* The end of a turn: free the rooms that were left empty and stayed so. */
+static void rooms_reap(void) {
+    while (server.empty_rooms != NULL) {
+        struct room *r = server.empty_rooms;
+        server.empty_rooms = r->next_empty;
+        r->empty_listed = 0;
+        if (r->count == 0) {
+            room_unlink(r);
+            server.room_count--;
+            free(r);
+        }
+    }
+}
+
+/* Takes a room out of its hash bucket. */
+static void room_unlink(struct room *r) {
+    size_t h = room_hash(r->name, server.bucket_count);
+    struct room *prev = NULL;
+    struct room *at = server.room_buckets[h];
+    while (at != r) {
+        prev = at;
+        at = at->next;
+    }
+    if (prev == NULL)
+        server.room_buckets[h] = r->next;
     else
-        buffer_free(&c->in);
+        prev->next = r->next;
 }
 
-/* ======================================================================
- * Engine.IO v4 over WebSocket
- *
- * socket.io is two layers.  Engine.IO, the lower one, gives each WebSocket
- * message a one-character type: 0 open, 1 close, 2 ping, 3 pong,
- * 4 message, 5 upgrade, 6 noop.  Right after the 101 the server sends
- * "0" + JSON (the session id and the heartbeat settings); then every
- * pingInterval the server sends "2" and the client must answer "3" within
- * pingTimeout, or it is taken for gone.  Messages ("4...") carry
- * Socket.IO packets, the upper layer.
- * ====================================================================== */
+/* Looks the name up in its bucket only: the cost does not grow with the
+ * number of rooms. */
+static struct room *room_find(const char *name) {
+    struct room *r;
+    if (server.bucket_count == 0) return NULL;
+    for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
+        if (strcmp(r->name, name) == 0) return r;
+    }
+    return NULL;
+}
 
-/* 20 characters of URL-safe base64 from 15 random bytes (120 bits), as
- * socket.io's ids look.  120 random bits make a repeat among even a
- * million live clients a 1-in-10^24 event, so no scan of the other
- * clients' ids is made: that scan would cost more with every client. */
-static void id_generate(char out[ID_LEN + 1]) {
-    unsigned char bytes[15];
+static struct room *room_create(const char *name) {
+    struct room *r;
+    if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
+        server.bucket_count == 0) {
+        return NULL;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) return NULL;
+    memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
+    size_t h = room_hash(name, server.bucket_count);
+    r->next = server.room_buckets[h];
+    server.room_buckets[h] = r;
+    server.room_count++;
+    return r;
+}
+
+static void room_join(struct room *r, struct client *c) {
+    r->members[r->count++] = c;
+    c->room = r;
+}
+
+/* Doubles the table when rooms outnumber buckets, so chains stay short.
+ * Returns 0, or -1 if out of memory (the old table stays usable). */
+static int room_table_grow(void) {
+    size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
+    struct room **buckets = calloc(count, sizeof(struct room *));
     size_t i;
-    if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
-        die(1, "cannot read /dev/urandom: %s", strerror(errno));
-    base64_encode(bytes, sizeof bytes, out);
-    for (i = 0; i < ID_LEN; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
+    if (buckets == NULL) return -1;
+    for (i = 0; i < server.bucket_count; i++) {
+        while (server.room_buckets[i] != NULL) {
+            struct room *r = server.room_buckets[i];
+            size_t h = room_hash(r->name, count);
+            server.room_buckets[i] = r->next;
+            r->next = buckets[h];
+            buckets[h] = r;
+        }
     }
+    free(server.room_buckets);
+    server.room_buckets = buckets;
+    server.bucket_count = count;
+    return 0;
 }
 
-/* Sends one Engine.IO packet: its prefix (type and more) and a body. */
-static void eio_send(struct client *c, const char *prefix, const char *body, size_t body_len) {
-    ws_send(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
-}
-
-/* The open packet, right after the 101. */
-static void eio_open(struct client *c) {
-    char open[256];
-    id_generate(c->sid);
-    snprintf(open, sizeof open,
-             "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
-             "\"pingTimeout\":%d,\"maxPayload\":%d}",
-             c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
-    eio_send(c, open, NULL, 0);
-    ws_heartbeat_answered(c);
-}
-
-/* The peer answered (a "3" on Socket.IO, any frame on /echo): next ping
- * in pingInterval.  Also starts the heartbeat of a new WebSocket. */
-static void ws_heartbeat_answered(struct client *c) {
-    c->pong_due = 0;
-    c->ping_due = server.now + server.ping_interval;
-    timer_schedule(c->ping_due);
-}
-
-/* The heartbeat, called by the timers: ping when due; no answer within
- * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
- * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
- * browser answers by itself. */
-static void ws_check_heartbeat(struct client *c, long long now) {
-    if (c->pong_due > 0 && now >= c->pong_due) {
-        client_kill(c, "ping timeout");
-    } else if (c->ping_due > 0 && now >= c->ping_due) {
-        if (c->state == CONN_WS_SIO)
-            eio_send(c, "2", NULL, 0);
-        else
-            ws_send(c, WS_PING, NULL, 0, NULL, 0);
-        c->ping_due = 0;
-        c->pong_due = now + server.ping_timeout;
-        timer_schedule(c->pong_due);
+/* FNV-1a, a small and good-enough string hash: which bucket of a table
+ * of `buckets` (a power of two) holds the room with this name. */
+static size_t room_hash(const char *name, size_t buckets) {
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; name[i] != '\0'; i++) {
+        h ^= (unsigned char)name[i];
+        h *= 16777619u;
     }
+    return h & (buckets - 1);
+}
+
+/* A room line under -v: "room foo: joined by conn 3 [id]". */
+static void room_trace(const char *name, const char *what, const struct client *c,
+                       const char *after) {
+    char printable[TRACE_PAYLOAD_MAX + 1];
+    char label[64];
+    if (!server.verbose) return;
+    trace_printable((const unsigned char *)name, strlen(name), (const unsigned char *)name, 0, printable);
+    trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
 }
 
 /* ======================================================================
- * JSON, just what Socket.IO needs (RFC 8259)
+ * Socket.IO packets, and the JSON they carry
  *
- * Socket.IO events are JSON arrays: ["create or join","foo"].  signal.c
- * checks that a payload is valid JSON, reads strings (with every escape,
- * including \uXXXX and surrogate pairs), and writes strings back with the
- * right escapes.  Other values are never decoded: a "message" is relayed
- * byte for byte.
+ * socket.io's upper layer.  Inside an Engine.IO message "4", a packet is a
+ * type digit (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR),
+ * an optional namespace ("/chat,"), an optional ack id, and JSON:
+ *     40                              CONNECT to "/"
+ *     42["create or join","foo"]      EVENT
+ *     4212["bye"]                     EVENT that wants ack 12: we answer 4312[]
+ * In the chapter, socket.io parsed these and called the handlers; here
+ * sio_on_packet() does.  JSON (RFC 8259) is only checked and skipped, except
+ * strings, which are read and written with every escape: a "message" is
+ * relayed byte for byte.
  * ====================================================================== */
 
-static size_t json_skip_space(const char *p, size_t n, size_t i) {
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
-        i++;
-    return i;
+static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
+    struct sio_event ev;
+    if (pk->sio_type == SIO_CONNECT) {
+        sio_on_connect(c, pk);
+    } else if (c->sio_id[0] == '\0') {
+        sio_fail(c, "packet before CONNECT");
+    } else if (pk->nsp.n != 1) {
+        sio_fail(c, "packet for a namespace we are not in");
+    } else if (pk->sio_type == SIO_DISCONNECT) {
+        room_leave(c);
+        c->sio_id[0] = '\0';
+    } else if (pk->sio_type == SIO_ACK) {
+        return;   /* we never ask for acks; an answer to none is harmless */
+    } else if (pk->sio_type != SIO_EVENT) {
+        sio_fail(c, "unsupported packet type");
+    } else if (sio_parse_event(pk->data.p, pk->data.n, &ev) < 0) {
+        sio_fail(c, "malformed EVENT");
+    } else {
+        if (pk->ack_id >= 0) {
+            char ack[32];
+            snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
+            eio_send(c, ack);
+        }
+        sio_on_event(c, &ev);
+    }
 }
 
-/* Four hex digits of a \u escape, or -1. */
-static long json_hex4(const char *p, size_t n, size_t i) {
-    long v = 0;
-    size_t k;
-    if (i + 4 > n) return -1;
-    for (k = 0; k < 4; k++) {
-        int d = http_hex_value(p[i + k]);
-        if (d < 0) return -1;
-        v = v * 16 + d;
+/* CONNECT: "/" is the only namespace; the answer carries the socket id. */
+static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
+    char body[64];
+    if (pk->nsp.n > NAMESPACE_MAX) {
+        sio_fail(c, "namespace name too long");
+        return;
     }
-    return v;
+    if (pk->nsp.n != 1) {
+        char prefix[NAMESPACE_MAX + 4];
+        snprintf(prefix, sizeof prefix, "44%.*s,", (int)pk->nsp.n, pk->nsp.p);
+        eio_send2(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
+        return;
+    }
+    if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
+        sio_fail(c, "CONNECT with a payload that is not JSON");
+        return;
+    }
+    if (c->sio_id[0] == '\0')
+        id_generate(c->sio_id);
+    snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
+    eio_send2(c, "40", body, strlen(body));
+}
+
+/* A packet we cannot make sense of closes this connection only (1008,
+ * policy violation, as the reference server does). */
+static void sio_fail(struct client *c, const char *why) {
+    ws_fail(c, 1008, why);
+}
+
+/* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
+static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
+    size_t i = 2;
+    size_t digits = 0;
+    pk->sio_type = -1;
+    pk->nsp.p = "/";
+    pk->nsp.n = 1;
+    pk->ack_id = -1;
+    if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
+    pk->eio_type = p[0] - '0';
+    pk->data.p = p + 1;
+    pk->data.n = n - 1;
+    if (pk->eio_type != 4) return 0;
+    if (n < 2 || p[1] < '0' || p[1] > '6') return -1;
+    pk->sio_type = p[1] - '0';
+    if (i < n && p[i] == '/') {
+        const char *comma = memchr(p + i, ',', n - i);
+        pk->nsp.p = p + i;
+        pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
+        i += pk->nsp.n + (comma != NULL);
+    }
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (++digits > 9) return -1;
+        pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
+        i++;
+    }
+    pk->data.p = p + i;
+    pk->data.n = n - i;
+    return 0;
+}
+
+/* An EVENT payload: a JSON array whose first element is the event's name.
+ * Returns 0, or -1 if it is anything else. */
+static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
+    size_t i = json_skip_space(p, n, 0);
+    size_t start;
+    size_t name_len;
+    memset(ev, 0, sizeof *ev);
+    if (i >= n || p[i] != '[') return -1;
+    i = json_skip_space(p, n, i + 1);
+    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0) {
+        return -1;  /* empty, or the name is not a string */
+    }
+    long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
+    ev->name_fits = used > 0 && strlen(ev->name) == name_len;
+    i = json_string_end(p, n, i);
+    ev->rest.p = p + i;
+    ev->rest.n = n - i;
+    /* One pass over the arguments checks that each is valid JSON and
+     * notes where the first few are. */
+    for (;;) {
+        i = json_skip_space(p, n, i);
+        if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
+        if (i >= n || p[i] != ',') return -1;
+        start = json_skip_space(p, n, i + 1);
+        i = json_value_end(p, n, start, 1);
+        if (i == 0) return -1;
+        if (ev->argc < SIO_ARGS_MAX) {
+            ev->arg[ev->argc].p = p + start;
+            ev->arg[ev->argc].n = i - start;
+        }
+        ev->argc++;
+    }
+}
+
+/* The chapter's log(): ["log", ["Message from server:", text]], which the
+ * page prints with console.log.apply(console, array). */
+static void sio_log(struct client *c, const char *fmt, ...) {
+    char line[512];
+    char text[SIO_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
+    memcpy(text + n, "]]", 2);
+    eio_send2(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
+}
+
+/* Emits ["event", "arg1", "arg2"]: the event's name and up to two string
+ * arguments (NULL for none), each written as a JSON string.  Events hold
+ * at most a room name, an id and a short sentence: SIO_TEXT_MAX is plenty. */
+static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
+    const char *strings[3] = {event, a1, a2};
+    char text[SIO_TEXT_MAX];
+    size_t n = 0;
+    for (int i = 0; i < 3 && strings[i] != NULL; i++) {
+        text[n++] = i == 0 ? '[' : ',';
+        n += json_write_string(text + n, sizeof text - n - 1, strings[i], strlen(strings[i]));
+    }
+    text[n++] = ']';
+    eio_send2(c, "42", text, n);
+}
+
+/* The length of the one JSON value at p (leading white space included),
+ * or -1 if it is not valid JSON. */
+static long json_skip_value(const char *p, size_t n) {
+    size_t end = json_value_end(p, n, 0, 0);
+    return end == 0 ? -1 : (long)end;
+}
+
+/* The end of the JSON value at or after p[i] (after white space), or 0. */
+static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
+    i = json_skip_space(p, n, i);
+    if (i >= n) return 0;
+    switch (p[i]) {
+    case '"':
+        return json_string_end(p, n, i);
+    case '[':
+    case '{':
+        return json_container_end(p, n, i, depth);
+    case 't':
+        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : 0;
+    case 'f':
+        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : 0;
+    case 'n':
+        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : 0;
+    default:
+        return json_number_end(p, n, i);
+    }
+}
+
+/* The end of the array or object at p[i], or 0 if malformed.  Objects are
+ * "key": value pairs; arrays are values. */
+static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
+    char close = p[i] == '[' ? ']' : '}';
+    if (depth >= JSON_DEPTH_MAX) return 0;
+    i = json_skip_space(p, n, i + 1);
+    if (i < n && p[i] == close) return i + 1;
+    for (;;) {
+        if (close == '}') {
+            i = json_skip_space(p, n, i);
+            if (i >= n || p[i] != '"' || (i = json_string_end(p, n, i)) == 0) return 0;
+            i = json_skip_space(p, n, i);
+            if (i >= n || p[i] != ':') return 0;
+            i++;
+        }
+        i = json_value_end(p, n, i, depth + 1);
+        if (i == 0) return 0;
+        i = json_skip_space(p, n, i);
+        if (i < n && p[i] == close) return i + 1;
+        if (i >= n || p[i] != ',') return 0;
+        i++;
+    }
 }
 
 /* The end of the string that starts at p[i] == '"', or 0 if malformed. */
@@ -2325,98 +1015,23 @@ static size_t json_number_end(const char *p, size_t n, size_t i) {
     return i;
 }
 
-static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
+/* Four hex digits of a \u escape, or -1. */
+static long json_hex4(const char *p, size_t n, size_t i) {
+    long v = 0;
+    size_t k;
+    if (i + 4 > n) return -1;
+    for (k = 0; k < 4; k++) {
+        int d = http_hex_value(p[i + k]);
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
 
-/* The end of the array or object at p[i], or 0 if malformed.  Objects are
- * "key": value pairs; arrays are values. */
-static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
-    char close = p[i] == '[' ? ']' : '}';
-    if (depth >= JSON_DEPTH_MAX) return 0;
-    i = json_skip_space(p, n, i + 1);
-    if (i < n && p[i] == close) return i + 1;
-    for (;;) {
-        if (close == '}') {
-            i = json_skip_space(p, n, i);
-            if (i >= n || p[i] != '"' || (i = json_string_end(p, n, i)) == 0) return 0;
-            i = json_skip_space(p, n, i);
-            if (i >= n || p[i] != ':') return 0;
-            i++;
-        }
-        i = json_value_end(p, n, i, depth + 1);
-        if (i == 0) return 0;
-        i = json_skip_space(p, n, i);
-        if (i < n && p[i] == close) return i + 1;
-        if (i >= n || p[i] != ',') return 0;
+static size_t json_skip_space(const char *p, size_t n, size_t i) {
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
         i++;
-    }
-}
-
-/* The end of the JSON value at or after p[i] (after white space), or 0. */
-static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
-    i = json_skip_space(p, n, i);
-    if (i >= n) return 0;
-    switch (p[i]) {
-    case '"':
-        return json_string_end(p, n, i);
-    case '[':
-    case '{':
-        return json_container_end(p, n, i, depth);
-    case 't':
-        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : 0;
-    case 'f':
-        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : 0;
-    case 'n':
-        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : 0;
-    default:
-        return json_number_end(p, n, i);
-    }
-}
-
-/* The length of the one JSON value at p (leading white space included),
- * or -1 if it is not valid JSON. */
-static long json_skip_value(const char *p, size_t n) {
-    size_t end = json_value_end(p, n, 0, 0);
-    return end == 0 ? -1 : (long)end;
-}
-
-/* Writes code point cp as UTF-8; returns the byte count (1-4). */
-static size_t utf8_encode(unsigned long cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
- * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
- * for a lone surrogate, which no UTF-8 text can hold. */
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp) {
-    long hi = json_hex4(p, n, i + 1);
-    if (hi < 0xD800 || hi > 0xDFFF) {
-        *cp = (unsigned long)hi;
-        return i + 5;
-    }
-    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
-    long lo = json_hex4(p, n, i + 7);
-    if (lo < 0xDC00 || lo > 0xDFFF) return 0;
-    *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
-    return i + 11;
+    return i;
 }
 
 /* Decodes the string at p (p[0] == '"') into out as UTF-8 plus a NUL.
@@ -2451,6 +1066,46 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
     out[o] = '\0';
     *out_len = o;
     return (long)end;
+}
+
+/* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
+ * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
+ * for a lone surrogate, which no UTF-8 text can hold. */
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp) {
+    long hi = json_hex4(p, n, i + 1);
+    if (hi < 0xD800 || hi > 0xDFFF) {
+        *cp = (unsigned long)hi;
+        return i + 5;
+    }
+    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
+    long lo = json_hex4(p, n, i + 7);
+    if (lo < 0xDC00 || lo > 0xDFFF) return 0;
+    *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+    return i + 11;
+}
+
+/* Writes code point cp as UTF-8; returns the byte count (1-4). */
+static size_t utf8_encode(unsigned long cp, char *out) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
 }
 
 /* Writes s as a quoted JSON string: ", \ and control characters escaped.
@@ -2488,490 +1143,15 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
 }
 
 /* ======================================================================
- * Socket.IO v5 packets
+ * Engine.IO v4 over WebSocket: the session under Socket.IO
  *
- * Inside an Engine.IO message "4", a Socket.IO packet is: a type digit
- * (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR, 5 and 6 the
- * binary forms), then an optional namespace ("/chat,"), an optional ack
- * id (digits), and a JSON payload:
- *
- *     40                              CONNECT to "/"
- *     42["create or join","foo"]      EVENT
- *     4212["bye"]                     EVENT that wants ack 12: we answer 4312[]
+ * Engine.IO gives each WebSocket message a one-character type: 0 open,
+ * 1 close, 2 ping, 3 pong, 4 message, 5 upgrade, 6 noop.  Right after the
+ * 101 the server sends "0" + JSON (a session id and the heartbeat settings);
+ * then every pingInterval it sends "2", and a client that does not answer
+ * "3" within pingTimeout is taken for gone.  The chapter never saw any of
+ * this: socket.io did it.  With -v, the "2"/"3" pairs show every 25 s.
  * ====================================================================== */
-
-enum {
-    SIO_CONNECT = 0,
-    SIO_DISCONNECT = 1,
-    SIO_EVENT = 2,
-    SIO_ACK = 3,
-    SIO_CONNECT_ERROR = 4
-};
-
-struct sio_packet {
-    int eio_type;           /* Engine.IO type, 0..6 */
-    int sio_type;           /* Socket.IO type when eio_type is 4, else -1 */
-    struct slice nsp;       /* namespace, "/" when none is given */
-    long ack_id;            /* -1 when none */
-    struct slice data;      /* the JSON payload, maybe empty */
-};
-
-/* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
-static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
-    size_t i = 2;
-    size_t digits = 0;
-    pk->sio_type = -1;
-    pk->nsp.p = "/";
-    pk->nsp.n = 1;
-    pk->ack_id = -1;
-    if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
-    pk->eio_type = p[0] - '0';
-    pk->data.p = p + 1;
-    pk->data.n = n - 1;
-    if (pk->eio_type != 4) return 0;
-    if (n < 2 || p[1] < '0' || p[1] > '6') return -1;
-    pk->sio_type = p[1] - '0';
-    if (i < n && p[i] == '/') {
-        const char *comma = memchr(p + i, ',', n - i);
-        pk->nsp.p = p + i;
-        pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
-        i += pk->nsp.n + (comma != NULL);
-    }
-    while (i < n && p[i] >= '0' && p[i] <= '9') {
-        if (++digits > 9) return -1;
-        pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
-        i++;
-    }
-    pk->data.p = p + i;
-    pk->data.n = n - i;
-    return 0;
-}
-
-struct sio_event {
-    char name[EVENT_NAME_MAX + 1];
-    int name_fits;                  /* 0: longer than EVENT_NAME_MAX, matches nothing */
-    int argc;                       /* all the arguments, even past SIO_ARGS_MAX */
-    struct slice arg[SIO_ARGS_MAX]; /* the first ones, as raw JSON */
-    struct slice rest;              /* after the name: ",arg,...]" -- relayed as is */
-};
-
-/* An EVENT payload: a JSON array whose first element is the event's name.
- * Returns 0, or -1 if it is anything else. */
-static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
-    size_t i = json_skip_space(p, n, 0);
-    size_t start;
-    size_t name_len;
-    memset(ev, 0, sizeof *ev);
-    if (i >= n || p[i] != '[') return -1;
-    i = json_skip_space(p, n, i + 1);
-    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0) {
-        return -1;  /* empty, or the name is not a string */
-    }
-    long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
-    ev->name_fits = used > 0 && strlen(ev->name) == name_len;
-    i = json_string_end(p, n, i);
-    ev->rest.p = p + i;
-    ev->rest.n = n - i;
-    /* One pass over the arguments checks that each is valid JSON and
-     * notes where the first few are. */
-    for (;;) {
-        i = json_skip_space(p, n, i);
-        if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
-        if (i >= n || p[i] != ',') return -1;
-        start = json_skip_space(p, n, i + 1);
-        i = json_value_end(p, n, start, 1);
-        if (i == 0) return -1;
-        if (ev->argc < SIO_ARGS_MAX) {
-            ev->arg[ev->argc].p = p + start;
-            ev->arg[ev->argc].n = i - start;
-        }
-        ev->argc++;
-    }
-}
-
-/* Sends an event the server built: "42" + a JSON array. */
-static void sio_emit(struct client *c, const char *array, size_t len) {
-    eio_send(c, "42", array, len);
-}
-
-/* Builds events in a fixed buffer: they hold at most a room name, an id
- * and a short sentence, so SIO_TEXT_MAX is plenty. */
-struct sio_text {
-    char data[SIO_TEXT_MAX];
-    size_t len;
-};
-
-static void text_add(struct sio_text *t, const char *s) {
-    size_t n = strlen(s);
-    if (t->len + n < sizeof t->data) {
-        memcpy(t->data + t->len, s, n + 1);
-        t->len += n;
-    }
-}
-
-static void text_add_string(struct sio_text *t, const char *s) {
-    t->len += json_write_string(t->data + t->len, sizeof t->data - t->len, s, strlen(s));
-}
-
-/* Emits ["event", "arg1", "arg2"] with up to two string arguments. */
-static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
-    struct sio_text t;
-    t.len = 0;
-    text_add(&t, "[");
-    text_add_string(&t, event);
-    if (a1 != NULL) {
-        text_add(&t, ",");
-        text_add_string(&t, a1);
-    }
-    if (a2 != NULL) {
-        text_add(&t, ",");
-        text_add_string(&t, a2);
-    }
-    text_add(&t, "]");
-    sio_emit(c, t.data, t.len);
-}
-
-/* The chapter's log(): ["log", ["Message from server:", text]], which the
- * page prints with console.log.apply(console, array). */
-static void sio_log(struct client *c, const char *fmt, ...) {
-    char line[512];
-    struct sio_text t;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    t.len = 0;
-    text_add(&t, "[\"log\",[\"Message from server:\",");
-    text_add_string(&t, line);
-    text_add(&t, "]]");
-    sio_emit(c, t.data, t.len);
-}
-
-/* ======================================================================
- * Rooms: the chapter's create-or-join, and the relay
- *
- * A room holds at most two peers.  The first to ask creates it; the
- * second joins, and both hear "ready": time to start WebRTC's
- * offer/answer.  A third is told the room is full.  Unlike the chapter's
- * first version, we count the room's own members (not every socket on
- * the server) and relay "message" only inside the room.
- * ====================================================================== */
-
-/* A room line under -v: "room foo: joined by conn 3 [id]". */
-static void room_trace(const char *name, const char *what, const struct client *c,
-                       const char *after) {
-    char printable[TRACE_PAYLOAD_MAX + 1];
-    char label[64];
-    if (!server.verbose) return;
-    trace_printable((const unsigned char *)name, strlen(name), (const unsigned char *)name, 0, printable);
-    trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
-}
-
-/* FNV-1a, a small and good-enough string hash: which bucket of a table
- * of `buckets` (a power of two) holds the room with this name. */
-static size_t room_hash(const char *name, size_t buckets) {
-    uint32_t h = 2166136261u;
-    size_t i;
-    for (i = 0; name[i] != '\0'; i++) {
-        h ^= (unsigned char)name[i];
-        h *= 16777619u;
-    }
-    return h & (buckets - 1);
-}
-
-/* Looks the name up in its bucket only: the cost does not grow with the
- * number of rooms. */
-static struct room *room_find(const char *name) {
-    struct room *r;
-    if (server.bucket_count == 0) return NULL;
-    for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
-        if (strcmp(r->name, name) == 0) return r;
-    }
-    return NULL;
-}
-
-/* Doubles the table when rooms outnumber buckets, so chains stay short.
- * Returns 0, or -1 if out of memory (the old table stays usable). */
-static int room_table_grow(void) {
-    size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
-    struct room **buckets = calloc(count, sizeof(struct room *));
-    size_t i;
-    if (buckets == NULL) return -1;
-    for (i = 0; i < server.bucket_count; i++) {
-        while (server.room_buckets[i] != NULL) {
-            struct room *r = server.room_buckets[i];
-            size_t h = room_hash(r->name, count);
-            server.room_buckets[i] = r->next;
-            r->next = buckets[h];
-            buckets[h] = r;
-        }
-    }
-    free(server.room_buckets);
-    server.room_buckets = buckets;
-    server.bucket_count = count;
-    return 0;
-}
-
-static struct room *room_create(const char *name) {
-    struct room *r;
-    if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
-        server.bucket_count == 0) {
-        return NULL;
-    }
-    r = calloc(1, sizeof *r);
-    if (r == NULL) return NULL;
-    memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
-    size_t h = room_hash(name, server.bucket_count);
-    r->next = server.room_buckets[h];
-    server.room_buckets[h] = r;
-    server.room_count++;
-    return r;
-}
-
-static void room_join(struct room *r, struct client *c) {
-    r->members[r->count++] = c;
-    c->room = r;
-}
-
-/* Takes the client out of its room.  Nothing is sent: the chapter's
- * clients expect nothing (they say 'bye' themselves).  A room left empty
- * can be created again at once (room_create_or_join reuses it); its
- * memory goes at the end of the turn, see client_kill. */
-static void room_leave(struct client *c) {
-    struct room *r = c->room;
-    int i;
-    if (r == NULL) return;
-    for (i = 0; i < r->count; i++) {
-        if (r->members[i] == c) {
-            r->members[i] = r->members[--r->count];
-            r->members[r->count] = NULL;
-            break;
-        }
-    }
-    c->room = NULL;
-    room_trace(r->name, "left by", c, r->count == 0 ? " (now empty)" : "");
-    if (r->count == 0 && !r->empty_listed) {
-        r->empty_listed = 1;
-        r->next_empty = server.empty_rooms;
-        server.empty_rooms = r;
-    }
-}
-
-/* Takes a room out of its hash bucket. */
-static void room_unlink(struct room *r) {
-    size_t h = room_hash(r->name, server.bucket_count);
-    struct room *prev = NULL;
-    struct room *at = server.room_buckets[h];
-    while (at != r) {
-        prev = at;
-        at = at->next;
-    }
-    if (prev == NULL)
-        server.room_buckets[h] = r->next;
-    else
-        prev->next = r->next;
-}
-
-/* The end of a turn: free the rooms that were left empty and stayed so. */
-static void rooms_reap(void) {
-    while (server.empty_rooms != NULL) {
-        struct room *r = server.empty_rooms;
-        server.empty_rooms = r->next_empty;
-        r->empty_listed = 0;
-        if (r->count == 0) {
-            room_unlink(r);
-            server.room_count--;
-            free(r);
-        }
-    }
-}
-
-/* The room argument of 'create or join': a JSON string of 1 to
- * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
-static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
-    size_t len = 0;
-    long used = -1;
-    if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
-        used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
-    } else {
-        sio_log(c, "create or join needs a room name (a string)");
-        return -1;
-    }
-    if (used == -1) {
-        sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
-        return -1;
-    }
-    if (used == -2 || len == 0) {
-        sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
-        return -1;
-    }
-    if (strlen(name) != len) {
-        sio_log(c, "Room name must not contain U+0000");
-        return -1;
-    }
-    return 0;
-}
-
-/* The second peer arrives: tell the first, join, tell both they are ready. */
-static void room_join_second(struct room *r, struct client *c) {
-    struct client *first = r->members[0];
-    sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
-    sio_emit_strings(first, "join", r->name, NULL);
-    room_join(r, c);
-    room_trace(r->name, "joined by", c, "");
-    sio_emit_strings(c, "joined", r->name, c->sio_id);
-    sio_emit_strings(first, "ready", NULL, NULL);
-    sio_emit_strings(c, "ready", NULL, NULL);
-}
-
-/* 'create or join' (room): the heart of the chapter. */
-static void room_create_or_join(struct client *c, const struct sio_event *ev) {
-    char name[ROOM_NAME_MAX + 1];
-    if (room_read_name(c, ev, name) < 0) return;
-    if (c->room != NULL) {
-        sio_log(c, "Client ID %s is already in room %s", c->sio_id, c->room->name);
-        return;
-    }
-    sio_log(c, "Received request to create or join room %s", name);
-    struct room *r = room_find(name);
-    int members = r ? r->count : 0;
-    sio_log(c, "Room %s now has %d client(s)", name, members);
-    if (members == 0) {
-        if (r == NULL) {
-            r = room_create(name);   /* (an emptied room still here is reused) */
-        }
-        if (r == NULL) {
-            client_out_of_memory(c);
-            return;
-        }
-        room_join(r, c);
-        room_trace(name, "created by", c, "");
-        sio_log(c, "Client ID %s created room %s", c->sio_id, name);
-        sio_emit_strings(c, "created", name, c->sio_id);
-    } else if (members < ROOM_SIZE) {
-        room_join_second(r, c);
-    } else {
-        room_trace(name, "full, refused", c, "");
-        sio_emit_strings(c, "full", name, NULL);
-    }
-}
-
-/* 'message' (anything): to the other peer of the room, byte for byte. */
-static void room_relay(struct client *c, const struct sio_event *ev) {
-    int i;
-    if (c->room == NULL) {
-        sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
-        return;
-    }
-    for (i = 0; i < c->room->count; i++) {
-        struct client *peer = c->room->members[i];
-        if (peer != c)
-            eio_send(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
-    }
-}
-
-/* 'ipaddr': the machine's IPv4 addresses other than loopback, one event
- * each, so a peer on another machine knows where to point its browser. */
-static void room_send_ipaddr(struct client *c) {
-    struct ifaddrs *list;
-    struct ifaddrs *ifa;
-    if (getifaddrs(&list) != 0) {
-        sio_log(c, "Cannot list the server's addresses: %s", strerror(errno));
-        return;
-    }
-    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
-        char text[INET_ADDRSTRLEN];
-        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
-        if (a == NULL || a->sin_family != AF_INET) continue;
-        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
-            continue;   /* 127.0.0.0/8 is this machine's loopback */
-        }
-        inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-        sio_emit_strings(c, "ipaddr", text, NULL);
-    }
-    freeifaddrs(list);
-}
-
-/* An EVENT: the chapter's four events; any other is ignored. */
-static void sio_on_event(struct client *c, const struct sio_event *ev) {
-    if (!ev->name_fits) {
-        trace_client(c, ": ignoring an event with a long or odd name");
-    } else if (strcmp(ev->name, "create or join") == 0) {
-        room_create_or_join(c, ev);
-    } else if (strcmp(ev->name, "message") == 0) {
-        room_relay(c, ev);
-    } else if (strcmp(ev->name, "ipaddr") == 0) {
-        room_send_ipaddr(c);
-    } else if (strcmp(ev->name, "bye") == 0) {
-        char label[64];
-        fprintf(stderr, "%s: received bye\n", client_label(c, label));
-    } else {
-        char name[TRACE_PAYLOAD_MAX + 1];
-        const unsigned char *bytes = (const unsigned char *)ev->name;
-        trace_printable(bytes, strlen(ev->name), bytes, 0, name);
-        trace_client(c, ": no handler for event '%s'", name);
-    }
-}
-
-/* ======================================================================
- * Socket.IO packets in, as the reference server handles them
- * ====================================================================== */
-
-/* A packet we cannot make sense of closes this connection only (1008,
- * policy violation, as the reference server does). */
-static void sio_fail(struct client *c, const char *why) {
-    ws_fail(c, 1008, why);
-}
-
-/* CONNECT: "/" is the only namespace; the answer carries the socket id. */
-static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
-    char body[64];
-    if (pk->nsp.n > NAMESPACE_MAX) {
-        sio_fail(c, "namespace name too long");
-        return;
-    }
-    if (pk->nsp.n != 1) {
-        char prefix[NAMESPACE_MAX + 4];
-        snprintf(prefix, sizeof prefix, "44%.*s,", (int)pk->nsp.n, pk->nsp.p);
-        eio_send(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
-        return;
-    }
-    if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
-        sio_fail(c, "CONNECT with a payload that is not JSON");
-        return;
-    }
-    if (c->sio_id[0] == '\0')
-        id_generate(c->sio_id);
-    snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
-    eio_send(c, "40", body, strlen(body));
-}
-
-static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
-    struct sio_event ev;
-    if (pk->sio_type == SIO_CONNECT) {
-        sio_on_connect(c, pk);
-    } else if (c->sio_id[0] == '\0') {
-        sio_fail(c, "packet before CONNECT");
-    } else if (pk->nsp.n != 1) {
-        sio_fail(c, "packet for a namespace we are not in");
-    } else if (pk->sio_type == SIO_DISCONNECT) {
-        room_leave(c);
-        c->sio_id[0] = '\0';
-    } else if (pk->sio_type == SIO_ACK) {
-        return;   /* we never ask for acks; an answer to none is harmless */
-    } else if (pk->sio_type != SIO_EVENT) {
-        sio_fail(c, "unsupported packet type");
-    } else if (sio_parse_event(pk->data.p, pk->data.n, &ev) < 0) {
-        sio_fail(c, "malformed EVENT");
-    } else {
-        if (pk->ack_id >= 0) {
-            char ack[32];
-            snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
-            eio_send(c, ack, NULL, 0);
-        }
-        sio_on_event(c, &ev);
-    }
-}
 
 /* One Engine.IO message from the client. */
 static void eio_on_message(struct client *c, const char *data, size_t len) {
@@ -3001,68 +1181,1961 @@ static void eio_on_message(struct client *c, const char *data, size_t len) {
     }
 }
 
+/* The open packet, right after the 101. */
+static void eio_open(struct client *c) {
+    char open[256];
+    id_generate(c->sid);
+    snprintf(open, sizeof open,
+             "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
+             "\"pingTimeout\":%d,\"maxPayload\":%d}",
+             c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
+    eio_send(c, open);
+    ws_heartbeat_answered(c);
+}
+
+/* Sends one Engine.IO packet, its type first: "2" (ping), "40{...}"... */
+static void eio_send(struct client *c, const char *packet) {
+    ws_send(c, WS_TEXT, packet, strlen(packet));
+}
+
+/* The same, in two parts: a prefix ("42[\"message\"") and bytes that
+ * follow it unchanged (what a peer sent), without copying them twice. */
+static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len) {
+    ws_send2(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
+}
+
+/* 20 characters of URL-safe base64 from 15 random bytes (120 bits), as
+ * socket.io's ids look.  120 random bits make a repeat among even a
+ * million live clients a 1-in-10^24 event, so no scan of the other
+ * clients' ids is made: that scan would cost more with every client. */
+static void id_generate(char out[ID_LEN + 1]) {
+    unsigned char bytes[15];
+    size_t i;
+    if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
+        die(1, "cannot read /dev/urandom: %s", strerror(errno));
+    base64_encode(bytes, sizeof bytes, out);
+    for (i = 0; i < ID_LEN; i++) {
+        if (out[i] == '+')
+            out[i] = '-';
+        else if (out[i] == '/')
+            out[i] = '_';
+    }
+}
+
+/* The peer answered (a "3" on Socket.IO, any frame on /echo): next ping
+ * in pingInterval.  Also starts the heartbeat of a new WebSocket. */
+static void ws_heartbeat_answered(struct client *c) {
+    c->pong_due = 0;
+    c->ping_due = server.now + server.ping_interval;
+    timer_schedule(c->ping_due);
+}
+
+/* The heartbeat, called by the timers: ping when due; no answer within
+ * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
+ * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
+ * browser answers by itself. */
+static void ws_check_heartbeat(struct client *c, long long now) {
+    if (c->pong_due > 0 && now >= c->pong_due) {
+        client_kill(c, "ping timeout");
+    } else if (c->ping_due > 0 && now >= c->ping_due) {
+        if (c->state == CONN_WS_SIO)
+            eio_send(c, "2");
+        else
+            ws_send(c, WS_PING, NULL, 0);
+        c->ping_due = 0;
+        c->pong_due = now + server.ping_timeout;
+        timer_schedule(c->pong_due);
+    }
+}
+
+/* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
+ * the reference server sends).  Returns 0 if the query is fine. */
+static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
+    struct slice v;
+    const char *error = NULL;
+    if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
+        v.n != 9 || memcmp(v.p, "websocket", 9) != 0) {
+        error = "{\"code\":0,\"message\":\"Transport unknown\"}";
+    } else if (!http_query_param(req->target.p, req->target.n, "EIO", &v) ||
+               v.n != 1 || v.p[0] != '4') {
+        error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
+    }
+    if (error == NULL) return 0;
+    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0)
+        eio_polling_hint(c);
+    http_send(c, 400, "application/json", error, "", head_only);
+    return -1;
+}
+
+/* The official client starts with HTTP long-polling unless told not to;
+ * signal.c speaks WebSocket only.  Say so once without -v, every time
+ * with it, so the browser's repeated 400s have an explanation. */
+static void eio_polling_hint(struct client *c) {
+    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
+                       "signal.c does not serve: create the official client with "
+                       "io({transports: ['websocket']})";
+    if (!server.verbose && !server.polling_hint_given)
+        fprintf(stderr, "signal: %s\n", hint);
+    server.polling_hint_given = 1;
+    trace_client(c, ": %s", hint);
+}
+
 /* ======================================================================
- * Start-up and shutdown
+ * WebSocket frames (RFC 6455 §5)
+ *
+ *      0                   1                   2                   3
+ *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *     +-+-+-+-+-------+-+-------------+-------------------------------+
+ *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ *     | |1|2|3|       |K|             |                               |
+ *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *     |     Extended payload length continued, if payload len == 127  |
+ *     + - - - - - - - - - - - - - - - +-------------------------------+
+ *     |                               | Masking-key, if MASK set to 1 |
+ *     +-------------------------------+-------------------------------+
+ *     | Masking-key (continued)       |          Payload Data         |
+ *     +-------------------------------- - - - - - - - - - - - - - - - +
+ * Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
+ * Every client frame is masked (§5.3).  socket.io's transport did this for
+ * the chapter.  In gdb: `break ws_unmask`, `x/8xb payload` before and after.
  * ====================================================================== */
 
-static void on_stop_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;   /* only a flag: the loop does the work */
-}
-
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
-            "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
-            "  -p PORT      TCP port (default %d, as in the codelab; 0 = any free port)\n"
-            "  -r ROOT      folder of static files (default: %s)\n"
-            "  -i PING_MS   Engine.IO ping interval in ms (default %d)\n"
-            "  -t TIMEOUT_MS Engine.IO ping timeout in ms (default %d)\n"
-            "  -v           trace every HTTP request and every WebSocket frame on stderr\n"
-            "  -h           print this help and exit 0\n",
-            DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_ROOT, DEFAULT_PING_INTERVAL_MS,
-            DEFAULT_PING_TIMEOUT_MS);
-}
-
-/* A whole decimal number in [min, max], or -1. */
-static long parse_number(const char *s, long min, long max) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
-    return v;
-}
-
-static void parse_options(int argc, char **argv) {
-    int opt;
-    long v = 0;
-    server.address = DEFAULT_ADDRESS;
-    server.port = DEFAULT_PORT;
-    server.root = DEFAULT_ROOT;
-    server.ping_interval = DEFAULT_PING_INTERVAL_MS;
-    server.ping_timeout = DEFAULT_PING_TIMEOUT_MS;
-    while ((opt = getopt(argc, argv, "a:p:r:i:t:vh")) != -1) {
-        switch (opt) {
-        case 'a': server.address = optarg; break;
-        case 'r': server.root = optarg; break;
-        case 'v': server.verbose = 1; break;
-        case 'p': v = server.port = (int)parse_number(optarg, 0, 65535); break;
-        case 'i': v = server.ping_interval = (int)parse_number(optarg, 1, 3600000); break;
-        case 't': v = server.ping_timeout = (int)parse_number(optarg, 1, 3600000); break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
+/* New bytes on a WebSocket: handle every whole frame, keep the rest. */
+static void ws_on_input(struct client *c) {
+    size_t used = 0;
+    while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
+        struct ws_frame f;
+        unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
+        /* The limit is per message: fragments already held count too, so
+         * the frame that would pass it fails as soon as its header is in. */
+        size_t max = ws_message_max(c) - buffer_used(&c->msg);
+        long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
+        if (n == 0) break;
+        if (n < 0) {
+            ws_fail(c, f.error, f.error == 1009 ? "frame too big" : "bad frame header");
+            break;
         }
-        if (v < 0) {
-            fprintf(stderr, "signal: bad value for -%c: %s\n", opt, optarg);
-            usage(stderr);
-            exit(2);
+        ws_unmask(p + f.header_len, f.payload_len, f.mask);
+        ws_on_frame(c, &f, p + f.header_len);
+        used += (size_t)n;
+    }
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO)
+        buffer_consume(&c->in, used);
+    else
+        buffer_free(&c->in);
+}
+
+/* Parses one client frame.  Returns its whole size once it is all in buf,
+ * 0 while more bytes are needed, -1 when bad -- as soon as the header
+ * shows it, with f->error the close code to send.  max_payload bounds a
+ * data frame: what is left of the message limit after earlier fragments. */
+static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
+                           struct ws_frame *f) {
+    size_t h = 2;
+    int i;
+    memset(f, 0, sizeof *f);
+    f->error = 1002;        /* RFC 6455 §7.4.1: protocol error */
+    if (len < 2) return 0;
+    f->fin = buf[0] >> 7;
+    f->opcode = buf[0] & 0x0F;
+    f->masked = buf[1] >> 7;
+    uint64_t n = buf[1] & 0x7F;
+    /* §5.2: RSV bits MUST be 0 without an extension; unknown opcodes fail. */
+    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) return -1;
+    /* §5.1: a server MUST close the connection upon an unmasked frame. */
+    if (!f->masked) return -1;
+    /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
+    if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) return -1;
+    if (n == 126) {
+        if (len < 4) return 0;
+        n = (uint64_t)buf[2] << 8 | buf[3];
+        h = 4;
+    } else if (n == 127) {
+        if (len < 10) return 0;
+        if (buf[2] & 0x80) {
+            return -1;      /* §5.2: the most significant bit MUST be 0 */
+        }
+        n = 0;
+        for (i = 2; i < 10; i++)
+            n = n << 8 | buf[i];
+        h = 10;
+    }
+    if (f->opcode < WS_CLOSE && n > max_payload) {
+        f->error = 1009;    /* §7.4.1: message too big */
+        return -1;
+    }
+    if (len < h + 4) return 0;
+    memcpy(f->mask, buf + h, 4);
+    f->header_len = h + 4;
+    f->payload_len = (size_t)n;
+    if (len - f->header_len < f->payload_len) return 0;
+    return (long)(f->header_len + f->payload_len);
+}
+
+static int ws_opcode_known(int opcode) {
+    return opcode <= WS_BINARY || (opcode >= WS_CLOSE && opcode <= WS_PONG);
+}
+
+/* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
+ * time with the mask written out twice (memcpy keeps the byte order, so
+ * this is right on any machine), then the last few one by one. */
+static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]) {
+    unsigned char mask8[8];
+    uint64_t m;
+    size_t i;
+    for (i = 0; i < 8; i++)
+        mask8[i] = mask[i % 4];
+    memcpy(&m, mask8, 8);
+    for (i = 0; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, payload + i, 8);
+        word ^= m;
+        memcpy(payload + i, &word, 8);
+    }
+    for (; i < len; i++)
+        payload[i] ^= mask[i % 4];
+}
+
+static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
+    ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
+    if (c->state == CONN_WS_ECHO) {
+        ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
+    }
+    if (f->opcode == WS_PING) {
+        ws_send(c, WS_PONG, p, f->payload_len);  /* §5.5.2 */
+    } else if (f->opcode == WS_PONG) {
+        return;                                           /* §5.5.3: unsolicited is fine */
+    } else if (f->opcode == WS_CLOSE) {
+        ws_on_close(c, p, f->payload_len);
+    } else {
+        ws_on_data_frame(c, f, p);
+    }
+}
+
+/* Text and binary frames, whole or in fragments (§5.4). */
+static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
+    size_t max = ws_message_max(c);
+    if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
+        ws_fail(c, 1002, "continuation frame with no message to continue");
+        return;
+    }
+    if (f->opcode != WS_CONTINUATION && c->msg_opcode != 0) {
+        ws_fail(c, 1002, "new message inside a fragmented one");
+        return;
+    }
+    if (f->opcode != WS_CONTINUATION) {
+        c->msg_opcode = f->opcode;
+        memset(&c->msg_utf8, 0, sizeof c->msg_utf8);
+    }
+    if (c->msg_opcode == WS_TEXT && utf8_validate(&c->msg_utf8, p, f->payload_len) < 0) {
+        ws_fail(c, 1007, "text that is not UTF-8");
+        return;
+    }
+    if (f->fin && c->msg_opcode == WS_TEXT && c->msg_utf8.need != 0) {
+        ws_fail(c, 1007, "text ends inside a UTF-8 character");
+        return;
+    }
+    if (f->fin && f->opcode != WS_CONTINUATION) {
+        c->msg_opcode = 0;  /* the common case: a whole message in one frame */
+        ws_on_message(c, f->opcode, p, f->payload_len);
+        return;
+    }
+    if (buffer_used(&c->msg) + f->payload_len > max) {
+        ws_fail(c, 1009, "message too big");
+        return;
+    }
+    if (buffer_append(&c->msg, p, f->payload_len) < 0) {
+        client_out_of_memory(c);
+        return;
+    }
+    if (f->fin) {
+        int opcode = c->msg_opcode;
+        c->msg_opcode = 0;
+        ws_on_message(c, opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
+        buffer_free(&c->msg);
+    }
+}
+
+/* The largest message this endpoint takes (1009 beyond it). */
+static size_t ws_message_max(const struct client *c) {
+    return c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+}
+
+/* A whole message, from one frame or reassembled from several. */
+static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len) {
+    if (c->state == CONN_WS_ECHO)
+        ws_send(c, opcode, data, len);
+    else if (opcode == WS_BINARY)
+        ws_fail(c, 1003, "binary messages are not supported by Socket.IO here");
+    else
+        eio_on_message(c, (const char *)data, len);
+}
+
+/* §5.5.1: the peer's close.  Answer with the same code (1000 if it sent
+ * none) and close; a malformed close is answered with a 1002 or 1007. */
+static void ws_on_close(struct client *c, const unsigned char *p, size_t n) {
+    struct utf8_state st = {0, 0, 0};
+    unsigned code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : 1000;
+    if (n == 1)
+        ws_fail(c, 1002, "close frame with a 1-byte payload");
+    else if (n >= 2 && !ws_close_code_valid(code))
+        ws_fail(c, 1002, "invalid close code");
+    else if (n >= 2 && utf8_validate(&st, p + 2, n - 2) != 1)
+        ws_fail(c, 1007, "close reason is not UTF-8");
+    else
+        ws_close(c, code);
+}
+
+/* §7.1.7 "Fail the WebSocket Connection": close with a code that says why. */
+static void ws_fail(struct client *c, int code, const char *why) {
+    trace_client(c, ": closing with %d: %s", code, why);
+    ws_close(c, (unsigned)code);
+}
+
+/* The one close path: a close frame with the code, out of the room at
+ * once, then the TCP connection closes once the frame is out. */
+static void ws_close(struct client *c, unsigned code) {
+    unsigned char payload[2];
+    payload[0] = (unsigned char)(code >> 8);
+    payload[1] = (unsigned char)code;
+    ws_send(c, WS_CLOSE, payload, 2);
+    room_leave(c);
+    client_close_gracefully(c);
+}
+
+/* Sends one frame; the frame header goes in front of the payload. */
+static void ws_send(struct client *c, int opcode, const void *payload, size_t len) {
+    ws_send2(c, opcode, payload, len, NULL, 0);
+}
+
+/* Sends one frame whose payload is a followed by b: Socket.IO puts
+ * "42[\"message\"" in front of bytes it relays without copying them. */
+static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
+                     const void *b, size_t b_len) {
+    unsigned char header[10];
+    if (c->state != CONN_WS_ECHO && c->state != CONN_WS_SIO) return;
+    size_t h = ws_frame_header(header, opcode, a_len + b_len);
+    ws_trace(c, "<-", opcode, a, a_len, b, b_len);
+    client_queue(c, header, h);
+    client_queue(c, a, a_len);
+    client_queue(c, b, b_len);
+    client_flush_later(c);
+}
+
+/* A server frame's header: FIN set, no mask, the shortest length form
+ * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
+static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
+    int i;
+    out[0] = (unsigned char)(0x80 | opcode);
+    if (payload_len < 126) {
+        out[1] = (unsigned char)payload_len;
+        return 2;
+    }
+    if (payload_len <= 0xFFFF) {
+        out[1] = 126;
+        out[2] = (unsigned char)(payload_len >> 8);
+        out[3] = (unsigned char)payload_len;
+        return 4;
+    }
+    out[1] = 127;
+    for (i = 0; i < 8; i++)
+        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
+    return 10;
+}
+
+/* §7.4: codes a peer may send.  1004-1006 and 1015 are reserved and must
+ * never appear on the wire; 1016-2999 are unassigned; 3000-4999 belong to
+ * libraries and applications. */
+static int ws_close_code_valid(unsigned code) {
+    if (code >= 1000 && code <= 1003) return 1;
+    if (code >= 1007 && code <= 1014) return 1;
+    return code >= 3000 && code <= 4999;
+}
+
+/* §7.4.1: what a close code means, for the trace. */
+static const char *ws_close_code_name(unsigned code) {
+    switch (code) {
+    case 1000: return "normal closure";
+    case 1001: return "going away";
+    case 1002: return "protocol error";
+    case 1003: return "unsupported data";
+    case 1007: return "invalid payload data";
+    case 1008: return "policy violation";
+    case 1009: return "message too big";
+    case 1010: return "mandatory extension";
+    case 1011: return "internal error";
+    default: return code >= 3000 && code <= 4999 ? "application's own code" : "invalid code";
+    }
+}
+
+/* One frame under -v, as text a learner can read: a text frame's payload
+ * as it is (cut short), a close decoded, the others by name and size. */
+static void ws_trace(const struct client *c, const char *dir, int opcode,
+                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len) {
+    char text[TRACE_PAYLOAD_MAX + 1];
+    size_t len = a_len + b_len;
+    const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
+    if (opcode == WS_CONTINUATION)
+        name = "continuation";
+    if (!server.verbose) return;
+    if (opcode == WS_CLOSE)
+        ws_trace_close(c, dir, a, a_len);
+    else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len)
+        trace_client(c, " %s %s... (%lu bytes)", dir, text, (unsigned long)len);
+    else if (opcode == WS_TEXT)
+        trace_client(c, " %s %s", dir, text);
+    else
+        trace_client(c, " %s %s, %lu byte%s", dir, name, (unsigned long)len, len == 1 ? "" : "s");
+}
+
+/* A close frame under -v, decoded: "close 1001 going away". */
+static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
+                           size_t n) {
+    char reason[TRACE_PAYLOAD_MAX + 1];
+    unsigned code;
+    if (n < 2) {
+        trace_client(c, " %s close, %s", dir, n == 0 ? "no code" : "a 1-byte payload (invalid)");
+        return;
+    }
+    code = (unsigned)p[0] << 8 | p[1];
+    trace_printable(p + 2, n - 2, p, 0, reason);
+    trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
+                 n > 2 ? ": " : "", reason);
+}
+
+/* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
+ * is valid so far but ends inside a character, 1 if valid and complete. */
+static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        if (st->need == 0 && b < 0x80) {
+            /* ASCII, the common case: 8 bytes at a time where we can. */
+            i += i + 8 <= n && utf8_ascii8(s + i) ? 8 : 1;
+            continue;
+        }
+        i++;
+        if (st->need > 0) {
+            if (b < st->lo || b > st->hi) return -1;
+            st->need--;
+            st->lo = 0x80;
+            st->hi = 0xBF;
+            continue;
+        }
+        st->lo = 0x80;
+        st->hi = 0xBF;
+        if (b >= 0xC2 && b <= 0xDF) {
+            st->need = 1;                       /* U+0080..U+07FF */
+        } else if (b == 0xE0) {
+            st->need = 2;
+            st->lo = 0xA0;                      /* not an overlong form */
+        } else if (b == 0xED) {
+            st->need = 2;
+            st->hi = 0x9F;                      /* not a surrogate D800..DFFF */
+        } else if (b >= 0xE1 && b <= 0xEF) {
+            st->need = 2;
+        } else if (b == 0xF0) {
+            st->need = 3;
+            st->lo = 0x90;                      /* not an overlong form */
+        } else if (b >= 0xF1 && b <= 0xF3) {
+            st->need = 3;
+        } else if (b == 0xF4) {
+            st->need = 3;
+            st->hi = 0x8F;                      /* not above U+10FFFF */
+        } else {
+            return -1;                          /* 80..C1, F5..FF never start a character */
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "signal: unexpected argument: %s\n", argv[optind]);
-        usage(stderr);
-        exit(2);
+    return st->need == 0 ? 1 : 0;
+}
+
+/* 1 if none of the 8 bytes at p has its top bit set (all ASCII). */
+static int utf8_ascii8(const unsigned char *p) {
+    uint64_t eight;
+    memcpy(&eight, p, 8);
+    return (eight & 0x8080808080808080ULL) == 0;
+}
+
+/* ======================================================================
+ * The WebSocket handshake (RFC 6455 §4.2), with SHA-1 and base64
+ *
+ * The browser sends an ordinary GET with "Upgrade: websocket" and a random
+ * 16-byte key in base64.  We answer 101 Switching Protocols with
+ * Sec-WebSocket-Accept = base64(SHA-1(key + GUID)); from then on the TCP
+ * connection carries frames, not HTTP.  In gdb: `break ws_upgrade`, then
+ * `print req->ws_key.p[0]@req->ws_key.n`.  SHA-1 (RFC 3174, FIPS 180-4)
+ * and base64 (RFC 4648 §4) follow; a first reading may skip them.
+ * ====================================================================== */
+
+/* A request for /echo or /socket.io/: check it, answer 101, and switch the
+ * connection over to frames. */
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
+                       int head_only) {
+    char accept[29];
+    char response[256];
+    int n;
+    int sio = strcmp(path, "/socket.io/") == 0;
+    if (sio && eio_check_query(c, req, head_only) < 0) return;
+    if (!ws_handshake_valid(req)) {
+        http_send_error(c, 400, head_only);   /* HEAD lands here: it cannot upgrade */
+        return;
     }
+    if (req->ws_version.n != 2 || memcmp(req->ws_version.p, "13", 2) != 0) {
+        /* RFC 6455 §4.4: say which version we speak. */
+        http_send(c, 426, "text/plain; charset=utf-8", "426 Upgrade Required\n",
+                  "Sec-WebSocket-Version: 13\r\n", 0);
+        return;
+    }
+    ws_accept_key(req->ws_key.p, req->ws_key.n, accept);
+    /* No Sec-WebSocket-Extensions and no Sec-WebSocket-Protocol: we accept
+     * neither compression nor a subprotocol, whatever the client offers. */
+    n = snprintf(response, sizeof response,
+                 "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    client_queue(c, response, (size_t)n);
+    c->state = sio ? CONN_WS_SIO : CONN_WS_ECHO;
+    c->deadline = 0;
+    trace_client(c, ": 101 Switching Protocols: HTTP -> WebSocket (%s)", path);
+    if (sio)
+        eio_open(c);
+    else
+        ws_heartbeat_answered(c);
+    client_flush(c);
+}
+
+/* RFC 6455 §4.2.1: what a valid opening handshake must have. */
+static int ws_handshake_valid(const struct http_request *req) {
+    unsigned char key[18];
+    if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) return 0;
+    if (req->minor_version != 1 || req->host_count != 1) return 0;
+    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) return 0;
+    return base64_decode(req->ws_key.p, req->ws_key.n, key, sizeof key) == 16;
+}
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* RFC 6455 §4.2.2, item 5.4: the accept value for a client's key. */
+static void ws_accept_key(const char *key, size_t key_len, char out[29]) {
+    char input[HTTP_HEAD_MAX + sizeof WS_GUID];
+    unsigned char digest[20];
+    memcpy(input, key, key_len);       /* the key is a slice of the head */
+    memcpy(input + key_len, WS_GUID, sizeof WS_GUID - 1);
+    sha1(input, key_len + sizeof WS_GUID - 1, digest);
+    base64_encode(digest, sizeof digest, out);
+}
+
+/* SHA-1 of len bytes, in one call.  The message is cut into 64-byte
+ * blocks; the last is padded (FIPS 180-4 §5.1.1): a 1 bit, zeros, then
+ * the length in bits as a 64-bit big-endian number -- which takes one
+ * more block when fewer than 9 bytes are left in the last one. */
+static void sha1(const void *data, size_t len, unsigned char digest[20]) {
+    uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
+    const unsigned char *p = data;
+    unsigned char tail[128] = {0};
+    uint64_t bits = (uint64_t)len * 8;
+    size_t done = len - len % 64;
+    size_t tail_len = len % 64 < 56 ? 64 : 128;
+    for (size_t i = 0; i < done; i += 64)
+        sha1_block(h, p + i);
+    memcpy(tail, p + done, len - done);
+    tail[len - done] = 0x80;
+    for (int i = 0; i < 8; i++)
+        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+    for (size_t i = 0; i < tail_len; i += 64)
+        sha1_block(h, tail + i);
+    for (int i = 0; i < 20; i++)
+        digest[i] = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* FIPS 180-4 §6.1.2: one 64-byte block. */
+static void sha1_block(uint32_t h[5], const unsigned char *block) {
+    uint32_t w[80];
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    size_t t;
+    for (t = 0; t < 16; t++) {
+        w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
+               (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
+    }
+    for (t = 16; t < 80; t++)
+        w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    for (t = 0; t < 80; t++) {
+        uint32_t f;
+        uint32_t k;
+        if (t < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+        } else if (t < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+        } else if (t < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+        }
+        uint32_t temp = sha1_rotl(a, 5) + f + e + k + w[t];
+        e = d;
+        d = c;
+        c = sha1_rotl(b, 30);
+        b = a;
+        a = temp;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+}
+
+static uint32_t sha1_rotl(uint32_t x, int n) {
+    return (x << n) | (x >> (32 - n));
+}
+
+static const char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
+static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
+    size_t i;
+    size_t n = 0;
+    for (i = 0; i < len; i += 3) {
+        uint32_t group = (uint32_t)in[i] << 16;
+        if (i + 1 < len)
+            group |= (uint32_t)in[i + 1] << 8;
+        if (i + 2 < len)
+            group |= in[i + 2];
+        out[n++] = base64_alphabet[(group >> 18) & 63];
+        out[n++] = base64_alphabet[(group >> 12) & 63];
+        out[n++] = (char)(i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=');
+        out[n++] = (char)(i + 2 < len ? base64_alphabet[group & 63] : '=');
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Decodes padded base64.  Returns the byte count, or -1 for a bad
+ * character, a bad length or padding, or more than out_size bytes. */
+static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size) {
+    size_t i;
+    size_t n = 0;
+    if (len % 4 != 0) return -1;
+    for (i = 0; i < len; i += 4) {
+        int last = i + 4 == len;
+        int pads = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
+        int v[4];
+        int k;
+        if (pads > 0 && !last) return -1;
+        for (k = 0; k < 4 - pads; k++) {
+            v[k] = base64_value(in[i + k]);
+            if (v[k] < 0) return -1;
+        }
+        for (; k < 4; k++)
+            v[k] = 0;
+        if (n + 3 - (size_t)pads > out_size) return -1;
+        out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if (pads < 2)
+            out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+        if (pads < 1)
+            out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+    }
+    return (long)n;
+}
+
+static int base64_value(char ch) {
+    const char *p = ch ? strchr(base64_alphabet, ch) : NULL;
+    return p ? (int)(p - base64_alphabet) : -1;
+}
+
+/* ======================================================================
+ * HTTP/1.1 requests and responses (RFC 9112)
+ *
+ * node-static and socket.io sat on Node's HTTP server; here a request head
+ * is parsed by hand.  A head is a request line, header lines, an empty line:
+ *     GET /js/main.js HTTP/1.1\r\n
+ *     Host: localhost:8080\r\n
+ *     \r\n
+ * http_parse_request() takes (buffer, length) and returns the head's length
+ * once the empty line is there, 0 while more bytes are needed, -1 when bad:
+ * it never assumes one read() is one request.  Keep-alive: one connection
+ * carries request after request, answered one at a time, in order.
+ * ====================================================================== */
+
+/* New bytes on an HTTP connection: answer every complete head, in order
+ * (pipelining), one response at a time. */
+static void http_on_input(struct client *c) {
+    while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
+        struct http_request req;
+        if (!http_head_ready(c)) return;
+        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        c->head_scanned = 0;
+        if (n == 0) return;
+        if (n < 0) {
+            buffer_free(&c->in);
+            http_fail(c, req.error_status);
+            return;
+        }
+        http_handle_request(c, &req);
+        buffer_consume(&c->in, (size_t)n);
+        if (c->state == CONN_HTTP && !client_has_output(c))
+            http_response_done(c);
+    }
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
+        ws_on_input(c);  /* frames that came right behind the handshake */
+    }
+}
+
+/* Is a whole head (or HTTP_HEAD_MAX bytes) in c->in yet?  Each call scans
+ * only the bytes that came since the last one -- less two, since the empty
+ * line may straddle reads -- so a head sent a byte at a time costs linear
+ * time, not quadratic. */
+static int http_head_ready(struct client *c) {
+    size_t used = buffer_used(&c->in);
+    size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
+    if (used >= HTTP_HEAD_MAX) return 1;
+    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) return 1;
+    c->head_scanned = used;
+    return 0;
+}
+
+/* Parses one request head at buf.  Returns its length when complete, 0
+ * when more bytes are needed, -1 when bad (req->error_status says how). */
+static int http_parse_request(const char *buf, size_t len, struct http_request *req) {
+    size_t end = http_find_head_end(buf, len);
+    struct slice line;
+    memset(req, 0, sizeof *req);
+    req->content_length = -1;
+    req->error_status = 431;
+    if (end == 0) return len >= HTTP_HEAD_MAX ? -1 : 0;
+    if (end > HTTP_HEAD_MAX) return -1;
+    req->error_status = 400;
+    long pos = http_next_line(buf, 0, end, &line);
+    if (pos < 0) return -1;
+    req->error_status = http_parse_request_line(line, req);
+    if (req->error_status != 0) return -1;
+    req->error_status = 400;
+    for (;;) {
+        pos = http_next_line(buf, (size_t)pos, end, &line);
+        if (pos < 0) return -1;
+        if (line.n == 0) break;
+        if (http_parse_header_line(line, req) < 0) return -1;
+    }
+    /* RFC 9112 §3.2: more than one Host header is a 400. */
+    if (req->host_count > 1) return -1;
+    req->error_status = 0;
+    return (int)end;
+}
+
+/* Finds the end of the head: the byte after the first empty line.  Lines
+ * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
+ * Returns 0 if the empty line has not arrived yet. */
+static size_t http_find_head_end(const char *buf, size_t len) {
+    size_t i;
+    for (i = 0; i < len; i++) {
+        if (buf[i] != '\n') continue;
+        if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
+        if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
+    }
+    return 0;
+}
+
+/* Cuts the line starting at `pos` (up to `end`): sets *line, returns the
+ * start of the next line.  A CR anywhere but before the LF is bad: -1. */
+static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line) {
+    size_t i = pos;
+    while (i < end && buf[i] != '\n')
+        i++;
+    line->p = buf + pos;
+    line->n = i - pos;
+    if (line->n > 0 && line->p[line->n - 1] == '\r')
+        line->n--;
+    if (memchr(line->p, '\r', line->n) != NULL) return -1;
+    return (long)(i + 1);
+}
+
+/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0 or an
+ * HTTP status for the error. */
+static int http_parse_request_line(struct slice line, struct http_request *req) {
+    size_t i = 0;
+    struct slice version;
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
+        i++;
+    if (i == 0 || i >= line.n || line.p[i] != ' ') return 400;
+    req->method.p = line.p;
+    req->method.n = i;
+    size_t start = ++i;
+    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i]))
+        i++;
+    /* Only the origin form ("/path?query"): a static server has no use
+     * for absolute URLs, "*" or CONNECT's authority form. */
+    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return 400;
+    req->target.p = line.p + start;
+    req->target.n = i - start;
+    version.p = line.p + i + 1;
+    version.n = line.n - i - 1;
+    req->minor_version = http_parse_version(version);
+    if (req->minor_version == -2) return 505;
+    return req->minor_version < 0 ? 400 : 0;
+}
+
+/* "HTTP/1.1" -> 1.  Returns the minor version, -1 if it is not HTTP-version
+ * syntax (400), -2 if it is a version other than 1.0 and 1.1 (505). */
+static int http_parse_version(struct slice v) {
+    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') return -1;
+    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') return -1;
+    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) return -2;
+    return v.p[7] - '0';
+}
+
+/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Returns 0 or -1. */
+static int http_parse_header_line(struct slice line, struct http_request *req) {
+    struct slice name;
+    struct slice value;
+    size_t i = 0;
+    /* A line that starts with white space is obsolete line folding, and
+     * white space before the colon MUST be rejected (RFC 9112 §5.1-5.2). */
+    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
+        i++;
+    if (i == 0 || i >= line.n || line.p[i] != ':') return -1;
+    name.p = line.p;
+    name.n = i;
+    i++;
+    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
+        i++;
+    value.p = line.p + i;
+    value.n = line.n - i;
+    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t'))
+        value.n--;
+    for (i = 0; i < value.n; i++) {
+        unsigned char ch = (unsigned char)value.p[i];
+        if (http_is_ctl(ch) && ch != '\t') return -1;
+    }
+    return http_store_header(name, value, req);
+}
+
+/* Records the headers that signal.c acts on; others are skipped. */
+static int http_store_header(struct slice name, struct slice value, struct http_request *req) {
+    if (slice_equals_nocase(name, "host")) {
+        req->host = value;
+        req->host_count++;
+    } else if (slice_equals_nocase(name, "connection")) {
+        req->connection_close |= http_has_token(value, "close");
+        req->connection_keep_alive |= http_has_token(value, "keep-alive");
+        req->connection_upgrade |= http_has_token(value, "upgrade");
+    } else if (slice_equals_nocase(name, "upgrade")) {
+        req->has_upgrade = 1;
+        req->upgrade_websocket |= http_has_token(value, "websocket");
+    } else if (slice_equals_nocase(name, "sec-websocket-key")) {
+        req->ws_key = value;
+    } else if (slice_equals_nocase(name, "sec-websocket-version")) {
+        req->ws_version = value;
+    } else if (slice_equals_nocase(name, "transfer-encoding")) {
+        req->has_transfer_encoding = 1;
+    } else if (slice_equals_nocase(name, "content-length")) {
+        long long n = http_parse_length(value);
+        /* RFC 9112 §6.3: an invalid or conflicting length is unrecoverable. */
+        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) return -1;
+        req->content_length = n;
+    }
+    return 0;
+}
+
+/* Is `token` in a comma-separated list such as "keep-alive, Upgrade"? */
+static int http_has_token(struct slice list, const char *token) {
+    size_t i = 0;
+    while (i < list.n) {
+        struct slice item;
+        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
+            i++;
+        item.p = list.p + i;
+        while (i < list.n && list.p[i] != ',')
+            i++;
+        item.n = (size_t)(list.p + i - item.p);
+        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t'))
+            item.n--;
+        if (slice_equals_nocase(item, token)) return 1;
+    }
+    return 0;
+}
+
+/* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
+static long long http_parse_length(struct slice v) {
+    long long n = 0;
+    size_t i;
+    if (v.n == 0 || v.n > 18) return -1;
+    for (i = 0; i < v.n; i++) {
+        if (v.p[i] < '0' || v.p[i] > '9') return -1;
+        n = n * 10 + (v.p[i] - '0');
+    }
+    return n;
+}
+
+/* RFC 9110 §5.6.2: tchar, the characters of a token (method, header name). */
+static int http_is_tchar(unsigned char ch) {
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return 1;
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+/* Control characters may not appear in a target or a header value. */
+static int http_is_ctl(unsigned char ch) {
+    return ch < 0x20 || ch == 0x7f;
+}
+
+static int slice_equals_nocase(struct slice s, const char *word) {
+    return s.n == strlen(word) && strncasecmp(s.p, word, s.n) == 0;
+}
+
+/* What the request asks of us, once its head is whole. */
+static void http_handle_request(struct client *c, const struct http_request *req) {
+    char path[HTTP_HEAD_MAX + 1];
+    /* Methods are case-sensitive (RFC 9110 §9.1): "get" is not GET. */
+    int get = req->method.n == 3 && memcmp(req->method.p, "GET", 3) == 0;
+    int head_only = req->method.n == 4 && memcmp(req->method.p, "HEAD", 4) == 0;
+    int has_body = req->content_length > 0 || req->has_transfer_encoding;
+    if (server.verbose) {
+        char target[TRACE_PAYLOAD_MAX + 1];
+        const unsigned char *bytes = (const unsigned char *)req->target.p;
+        trace_printable(bytes, req->target.n, bytes, 0, target);
+        trace_client(c, ": %.*s %s%s", (int)req->method.n, req->method.p, target,
+                     strlen(target) < req->target.n ? "..." : "");
+    }
+    /* HTTP/1.0 closes after each response; HTTP/1.1 keeps the connection
+     * unless asked not to (RFC 9112 §9.3).  A body we will not read must
+     * close it too: its bytes would be taken for the next request. */
+    c->close_when_sent = req->minor_version == 0 || req->connection_close || has_body;
+    if (!get && !head_only) {
+        http_send_error(c, 405, 0);
+    } else if (req->has_transfer_encoding) {   /* NOLINT(bugprone-branch-clone): the same 400 as a bad path, for another reason */
+        http_send_error(c, 400, head_only);
+    } else if (req->content_length > 0) {
+        http_send_error(c, 413, head_only);
+    } else if (req->minor_version == 1 && req->host_count == 0) {
+        c->close_when_sent = 1;  /* RFC 9112 §3.2: Host is required */
+        http_send_error(c, 400, head_only);
+    } else if (http_decode_path(req->target.p, req->target.n, path, sizeof path) < 0) {
+        http_send_error(c, 400, head_only);
+    } else if (strcmp(path, "/echo") == 0 || strcmp(path, "/socket.io/") == 0) {
+        ws_upgrade(c, req, path, head_only);
+    } else if (req->has_upgrade) {
+        http_send_error(c, 404, head_only);  /* only two paths speak WebSocket */
+    } else {
+        file_serve(c, path, head_only);
+    }
+}
+
+/* Percent-decodes the path of a request target, once, dropping the query.
+ * Returns the decoded length, or -1 for a path that must never reach the
+ * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
+ * after decoding, so "%2e%2e" and "..%2f" are caught too. */
+static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
+    size_t i;
+    size_t n = 0;
+    if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
+    for (i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
+        int ch = (unsigned char)target[i];
+        if (ch == '%') {
+            int hi = i + 2 < target_len ? http_hex_value(target[i + 1]) : -1;
+            int lo = i + 2 < target_len ? http_hex_value(target[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return -1;
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == '\0' || ch == '\\' || n + 1 >= out_size) return -1;
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    if (http_has_dot_dot(out, n)) return -1;
+    return (long)n;
+}
+
+/* Does a decoded path contain a ".." segment ("/..", "/a/../b")? */
+static int http_has_dot_dot(const char *path, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && path[i] == '/')
+            i++;
+        size_t start = i;
+        while (i < n && path[i] != '/')
+            i++;
+        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') return 1;
+    }
+    return 0;
+}
+
+static int http_hex_value(char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
+ * the parameter is there. */
+static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value) {
+    const char *q = memchr(target, '?', target_len);
+    const char *end = target + target_len;
+    size_t name_len = strlen(name);
+    if (q == NULL) return 0;
+    q++;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *item_end = amp ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(item_end - q));
+        const char *key_end = eq ? eq : item_end;
+        if ((size_t)(key_end - q) == name_len && memcmp(q, name, name_len) == 0) {
+            value->p = eq ? eq + 1 : item_end;
+            value->n = (size_t)(item_end - value->p);
+            return 1;
+        }
+        q = item_end + 1;
+    }
+    return 0;
+}
+
+/* The head has been answered completely: close, or wait for the next. */
+static void http_response_done(struct client *c) {
+    if (c->close_when_sent) {
+        client_close_gracefully(c);
+        return;
+    }
+    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
+    timer_schedule(c->deadline);
+    client_update_events(c);
+}
+
+/* Queues a status line and the headers every response carries.  `extra`
+ * holds more header lines, each ending in CRLF. */
+static void http_send_head(struct client *c, int status, const char *type,
+                           long long length, const char *extra) {
+    char head[1024];
+    char date[40];
+    http_date(date);
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: %s\r\n"
+                     "Content-Length: %lld\r\n"
+                     "Date: %s\r\n"
+                     "Cache-Control: no-cache\r\n"
+                     "X-Content-Type-Options: nosniff\r\n"
+                     "%s%s\r\n",
+                     status, http_reason(status), type, length, date,
+                     c->close_when_sent ? "Connection: close\r\n" : "", extra);
+    trace_client(c, ": %d %s, %lld byte%s", status, http_reason(status), length,
+                 length == 1 ? "" : "s");
+    client_queue(c, head, (size_t)n);
+}
+
+/* A complete response with a small body (errors, JSON answers). */
+static void http_send(struct client *c, int status, const char *type, const char *body,
+                      const char *extra, int head_only) {
+    size_t n = strlen(body);
+    http_send_head(c, status, type, (long long)n, extra);
+    if (!head_only)
+        client_queue(c, body, n);
+    client_flush(c);
+}
+
+/* An error with a one-line text body, e.g. "404 Not Found". */
+static void http_send_error(struct client *c, int status, int head_only) {
+    char body[64];
+    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" : "";
+    snprintf(body, sizeof body, "%d %s\n", status, http_reason(status));
+    http_send(c, status, "text/plain; charset=utf-8", body, extra, head_only);
+}
+
+/* For requests we cannot go on from: answer, then close the connection. */
+static void http_fail(struct client *c, int status) {
+    c->close_when_sent = 1;
+    trace_client(c, ": bad request, answering %d and closing", status);
+    http_send_error(c, status, 0);
+    client_close_gracefully(c);
+}
+
+static const char *http_reason(int status) {
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+    }
+}
+
+/* RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static void http_date(char out[40]) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/* ======================================================================
+ * Static files from ROOT: what node-static did for the chapter
+ *
+ * The decoded path is joined to ROOT, then resolved with realpath(), which
+ * follows every symbolic link and "..": the real file must lie inside
+ * ROOT's real path.  open() with O_NOFOLLOW then refuses a link swapped in
+ * since, and O_NONBLOCK keeps a FIFO from stalling the server.  Files
+ * stream from disk in FILE_CHUNK pieces as the socket drains (file_fill).
+ * ====================================================================== */
+
+struct content_type {
+    const char *extension;
+    const char *type;
+};
+
+static const struct content_type content_types[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"},
+    {"map", "application/json; charset=utf-8"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"ico", "image/x-icon"},
+    {"webp", "image/webp"},
+    {"wasm", "application/wasm"},
+};
+
+/* GET or HEAD of a static file: the head now, the bytes as the socket drains. */
+static void file_serve(struct client *c, const char *path, int head_only) {
+    struct stat st;
+    int fd = file_open(path, &st);
+    if (fd < 0) {
+        http_send_error(c, fd == -2 ? 503 : 404, head_only);
+        return;
+    }
+    const char *type = file_content_type(path[strlen(path) - 1] == '/' ? "index.html" : path);
+    http_send_head(c, 200, type, (long long)st.st_size, "");
+    if (head_only || st.st_size == 0) {
+        close(fd);
+    } else {
+        c->file_fd = fd;
+        c->file_left = (long long)st.st_size;
+        server.files_open++;
+    }
+    client_flush(c);
+}
+
+/* Opens the regular file that `path` names under ROOT.  Returns -1 if
+ * there is none, -2 if we are out of file descriptors. */
+static int file_open(const char *path, struct stat *st) {
+    char joined[PATH_MAX];
+    char real[PATH_MAX];
+    const char *index = path[strlen(path) - 1] == '/' ? "index.html" : "";
+    int n = snprintf(joined, sizeof joined, "%s%s%s", server.root_real, path, index);
+    if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) return -1;
+    if (!file_inside_root(real)) {
+        trace("refused a path that resolves outside the root");
+        return -1;
+    }
+    /* O_NONBLOCK: opening a FIFO must not stall the server.  O_NOFOLLOW:
+     * a file swapped for a symbolic link since realpath() looked is not
+     * followed (ELOOP, so 404).  What remains is a folder on the path
+     * swapped for a link in that moment: see the README. */
+    int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(fd);  /* folders, devices, FIFOs: only regular files are served */
+        return -1;
+    }
+    return fd;
+}
+
+/* Is this resolved path ROOT itself or below it? */
+static int file_inside_root(const char *real) {
+    size_t n = server.root_real_len;
+    if (n == 1) {
+        return 1;  /* ROOT is "/" */
+    }
+    return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* The type by the file's extension, case-insensitive. */
+static const char *file_content_type(const char *path) {
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    size_t i;
+    if (dot != NULL && (slash == NULL || dot > slash)) {
+        for (i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
+            if (strcasecmp(dot + 1, content_types[i].extension) == 0) return content_types[i].type;
+        }
+    }
+    return "application/octet-stream";
+}
+
+/* Queues the next piece of a static file behind the response head. */
+static void file_fill(struct client *c) {
+    size_t want = FILE_CHUNK;
+    ssize_t n;
+    if ((long long)want > c->file_left)
+        want = (size_t)c->file_left;
+    if (want > 0 && buffer_reserve(&c->out, want) < 0) {
+        client_out_of_memory(c);
+        return;
+    }
+    if (want > 0) {
+        n = read(c->file_fd, c->out.data + c->out.len, want);
+        if (n > 0) {
+            c->out.len += (size_t)n;
+            c->file_left -= n;
+        } else {
+            c->file_left = 0;   /* the file shrank or failed: stop here */
+            c->close_when_sent = 1;
+        }
+    }
+    if (c->file_left <= 0)
+        file_close(c);
+}
+
+static void file_close(struct client *c) {
+    close(c->file_fd);
+    c->file_fd = -1;
+    server.files_open--;
+}
+
+/* ======================================================================
+ * Connections: buffers, the output queue, closing
+ *
+ * Every socket is non-blocking, so write() may take only part of what it
+ * is given, or nothing (EAGAIN).  So output is queued in c->out and written
+ * as the socket takes it; poll() is asked for POLLOUT only while something
+ * is queued.  Buffers grow when needed and are freed when empty, so an
+ * idle connection holds none.  Closing is deferred to the end of the loop's
+ * turn (see client_kill), so no handler touches a client freed under it.
+ * ====================================================================== */
+
+/* Adds a connection to the poll set; the arrays grow as clients come. */
+static struct client *client_new(int fd) {
+    struct client *c;
+    if (server.count == server.cap && server_grow() < 0) return NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) return NULL;
+    c->fd = fd;
+    c->number = ++server.next_number;
+    c->state = CONN_HTTP;
+    c->file_fd = -1;
+    c->slot = server.count++;
+    c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
+    timer_schedule(c->deadline);
+    server.clients[c->slot] = c;
+    server.pfds[c->slot].fd = fd;
+    server.pfds[c->slot].revents = 0;
+    client_update_events(c);
+    return c;
+}
+
+/* Doubles the poll set and the arrays that run beside it.  Returns 0, or
+ * -1 if out of memory (the old arrays stay valid either way). */
+static int server_grow(void) {
+    size_t cap = server.cap * 2;
+    struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
+    struct client **clients;
+    if (pfds == NULL) return -1;
+    server.pfds = pfds;
+    clients = realloc(server.clients, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.clients = clients;
+    clients = realloc(server.flush_list, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.flush_list = clients;
+    server.cap = cap;
+    return 0;
+}
+
+/* Queues bytes for the client.  A client that lets more than OUT_MAX pile
+ * up has stopped reading: it is dropped rather than slowing anyone else. */
+static void client_queue(struct client *c, const void *data, size_t n) {
+    if (c->state == CONN_DEAD) return;
+    /* Socket.IO clients receive what others send; one that stops reading
+     * is dropped.  (/echo clients only get their own bytes back: they are
+     * slowed down instead, see client_update_events.) */
+    if (c->state == CONN_WS_SIO && buffer_used(&c->out) > OUT_MAX) {
+        client_kill(c, "output queue over the limit: the client stopped reading");
+        return;
+    }
+    if (buffer_append(&c->out, data, n) < 0) {
+        client_out_of_memory(c);
+        return;
+    }
+    if (c->send_due == 0) {
+        /* The write-progress clock: a reader that takes nothing for
+         * SEND_TIMEOUT_MS is gone, whatever the protocol. */
+        c->send_due = server.now + SEND_TIMEOUT_MS;
+        timer_schedule(c->send_due);
+    }
+}
+
+/* Asks for a flush at the end of this turn of the loop: a burst of
+ * messages to one client then costs one write() instead of one each. */
+static void client_flush_later(struct client *c) {
+    if (!c->flush_queued && c->state != CONN_DEAD) {
+        c->flush_queued = 1;
+        server.flush_list[server.flush_count++] = c;
+    }
+}
+
+/* The end of a turn: write what the handlers queued. */
+static void clients_flush_queued(void) {
+    size_t i;
+    for (i = 0; i < server.flush_count; i++) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
+        server.flush_list[i]->flush_queued = 0;
+        client_flush(server.flush_list[i]);
+    }
+    server.flush_count = 0;
+}
+
+/* Writes what the socket takes.  Stops at EAGAIN; poll() says when to go on. */
+static void client_flush(struct client *c) {
+    while (c->state != CONN_DEAD) {
+        if (buffer_used(&c->out) == 0) {
+            if (c->file_fd < 0) break;
+            file_fill(c);
+            continue;
+        }
+        ssize_t n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n < 0) {
+            client_kill(c, strerror(errno));
+            return;
+        }
+        buffer_consume(&c->out, (size_t)n);
+        c->send_due = server.now + SEND_TIMEOUT_MS;  /* progress: the clock restarts */
+    }
+    if (c->state == CONN_DEAD) return;
+    if (!client_has_output(c))
+        c->send_due = 0;
+    if (c->state == CONN_CLOSING && !client_has_output(c) && !c->write_shut) {
+        /* Our last byte is out: tell the peer with a FIN, then wait for
+         * its -- the linger starts now, never while output is queued. */
+        shutdown(c->fd, SHUT_WR);
+        c->write_shut = 1;
+        c->deadline = server.now + LINGER_TIMEOUT_MS;
+        timer_schedule(c->deadline);
+    }
+    client_update_events(c);
+}
+
+static int client_has_output(const struct client *c) {
+    return buffer_used(&c->out) > 0 || c->file_fd >= 0;
+}
+
+/* What this client waits for in poll(). */
+static void client_update_events(struct client *c) {
+    short events = POLLIN;
+    /* No reading: a dead client; an HTTP client while its response goes
+     * out (one at a time: pipelined requests wait in the kernel); an /echo
+     * client with OUT_MAX of echoes waiting (back-pressure). */
+    if (c->state == CONN_DEAD || (c->state == CONN_HTTP && client_has_output(c)) ||
+        (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX)) {
+        events = 0;
+    }
+    if (client_has_output(c))
+        events |= POLLOUT;
+    server.pfds[c->slot].events = events;
+}
+
+/* We have said our last word: flush it, then wait for the peer to close
+ * (closing first, with unread input, would make the kernel send a reset
+ * that can destroy our last bytes in flight). */
+static void client_close_gracefully(struct client *c) {
+    if (c->state == CONN_DEAD || c->state == CONN_CLOSING) return;
+    c->state = CONN_CLOSING;
+    c->deadline = 0;    /* set by client_flush once the last byte is out */
+    buffer_free(&c->msg);
+    client_flush(c);
+}
+
+/* Marks a client closed.
+ *
+ * The design rule: a kill only marks; nothing is freed until the loop's
+ * turn ends.  Any send can kill its target (the OUT_MAX rule), and sends
+ * happen in the middle of handlers -- room_join_second tells the first
+ * peer "join", then goes on using the room and the newcomer.  So a killed
+ * client leaves its room at once (nobody relays to it, a newcomer can take
+ * its place) but its struct stays valid, and a room left empty stays valid
+ * too, until clients_reap() and rooms_reap() run after every handler of
+ * the turn has returned.  Code after a send may therefore use the client
+ * and its room freely: at worst it writes to a dead client, which is a
+ * no-op (client_queue), or puts it in a room, which clients_reap() undoes. */
+static void client_kill(struct client *c, const char *reason) {
+    if (c->state == CONN_DEAD) return;
+    trace_client(c, ": closed (%s)", reason);
+    room_leave(c);
+    c->state = CONN_DEAD;
+    server.pfds[c->slot].events = 0;
+    server.dead++;
+}
+
+/* A failed allocation costs the one client that needed the memory. */
+static void client_out_of_memory(struct client *c) {
+    fprintf(stderr, "signal: client %lu: out of memory, closing it\n", c->number);
+    client_kill(c, "out of memory");
+}
+
+static void client_free(struct client *c) {
+    close(c->fd);
+    if (c->file_fd >= 0)
+        file_close(c);
+    buffer_free(&c->in);
+    buffer_free(&c->out);
+    buffer_free(&c->msg);
+    free(c);
+}
+
+/* Frees the clients killed during this turn; the last entry of the arrays
+ * moves into each freed slot.  room_leave() again, because a handler may
+ * have put a client into a room after a send had killed it. */
+static void clients_reap(void) {
+    size_t i = server.count;
+    while (server.dead > 0 && i > 1) {
+        size_t hole = i - 1;
+        i--;
+        struct client *c = server.clients[i];
+        if (c->state != CONN_DEAD) continue;
+        room_leave(c);
+        if (i < server.hot) {
+            /* Keep the busy part in one piece: its last entry fills the
+             * hole, and the hole moves to the start of the rest. */
+            server.hot--;
+            slot_move(server.hot, i);
+            hole = server.hot;
+        }
+        server.count--;
+        slot_move(server.count, hole);
+        client_free(c);
+        server.dead--;
+    }
+}
+
+/* Moves the client in slot `from` of the arrays to slot `to`. */
+static void slot_move(size_t from, size_t to) {
+    if (from == to) return;
+    server.pfds[to] = server.pfds[from];
+    server.clients[to] = server.clients[from];
+    server.clients[to]->slot = to;
+}
+
+/* Swaps two clients' slots. */
+static void slot_swap(size_t i, size_t j) {
+    struct pollfd pfd = server.pfds[i];
+    struct client *c = server.clients[i];
+    slot_move(j, i);
+    server.pfds[j] = pfd;
+    server.clients[j] = c;
+    c->slot = j;
+}
+
+/* The unread bytes of a buffer. */
+static size_t buffer_used(const struct buffer *b) {
+    return b->len - b->start;
+}
+
+/* Makes room for `more` bytes after the used ones: first by moving the used
+ * bytes to the front, then by doubling.  Returns 0, or -1 if out of memory. */
+static int buffer_reserve(struct buffer *b, size_t more) {
+    size_t cap;
+    char *data;
+    if (b->start > 0 && b->cap - b->len < more) {
+        memmove(b->data, b->data + b->start, buffer_used(b));
+        b->len -= b->start;
+        b->start = 0;
+    }
+    if (b->data == NULL && server.spare_count > 0) {
+        server.spare_count--;       /* an empty buffer takes the last spare */
+        b->data = server.spare_data[server.spare_count];
+        b->cap = server.spare_cap[server.spare_count];
+        server.spare_bytes -= b->cap;
+    }
+    size_t need = b->len + more;
+    if (need <= b->cap) return 0;
+    cap = b->cap ? b->cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    data = realloc(b->data, cap);
+    if (data == NULL) return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int buffer_append(struct buffer *b, const void *data, size_t n) {
+    if (n == 0) return 0;
+    if (buffer_reserve(b, n) < 0) return -1;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* Drops n bytes from the front; an emptied buffer gives its memory back. */
+static void buffer_consume(struct buffer *b, size_t n) {
+    b->start += n;
+    if (b->start >= b->len)
+        buffer_free(b);
+    else
+        buffer_shrink(b);
+}
+
+/* A buffer that grew for one big message gives most of its memory back
+ * once that message is consumed, even if bytes of the next one remain. */
+static void buffer_shrink(struct buffer *b) {
+    size_t used = buffer_used(b);
+    size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
+    char *data;
+    if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) return;
+    memmove(b->data, b->data + b->start, used);
+    b->start = 0;
+    b->len = used;
+    data = realloc(b->data, cap);
+    if (data != NULL) {
+        b->data = data;
+        b->cap = cap;
+    }
+}
+
+/* Empties a buffer.  Its memory goes back to the spares if they have room
+ * (and never the loop's read buffer, which c->in only borrows): clients
+ * that take turns talking then reuse the same few blocks, instead of the
+ * heap's top growing and shrinking on every message, each time costing
+ * page faults in the kernel.  Idle clients still hold no buffer at all. */
+static void buffer_free(struct buffer *b) {
+    if (b->data == server.read_buf) {
+        /* borrowed: nothing to give back */
+    } else if (b->data != NULL && b->cap <= SPARE_CAP_MAX && server.spare_count < SPARE_COUNT &&
+               server.spare_bytes + b->cap <= SPARE_BYTES_MAX) {
+        server.spare_data[server.spare_count] = b->data;
+        server.spare_cap[server.spare_count] = b->cap;
+        server.spare_count++;
+        server.spare_bytes += b->cap;
+    } else {
+        free(b->data);
+    }
+    b->data = NULL;
+    b->start = 0;
+    b->len = 0;
+    b->cap = 0;
+}
+
+/* One line on stderr, only with -v: how a learner watches the wire. */
+static void trace(const char *fmt, ...) {
+    va_list ap;
+    if (!server.verbose) return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* A trace line about one connection: its label, then the text. */
+static void trace_client(const struct client *c, const char *fmt, ...) {
+    char label[64];
+    va_list ap;
+    if (!server.verbose) return;
+    fputs(client_label(c, label), stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: how
+ * -v names a connection from its first request to its close, so that the
+ * id a page shows can be found with grep. */
+static const char *client_label(const struct client *c, char out[64]) {
+    if (c->sio_id[0] != '\0')
+        snprintf(out, 64, "conn %lu [%s]", c->number, c->sio_id);
+    else
+        snprintf(out, 64, "conn %lu", c->number);
+    return out;
+}
+
+/* Copies untrusted bytes (a, then b) into out for a trace line, at most
+ * TRACE_PAYLOAD_MAX of them: control bytes become '?', and so do bytes
+ * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
+ * as itself).  A cut never splits a character.  Returns the bytes shown. */
+static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
+                              size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]) {
+    struct utf8_state st = {0, 0, 0};
+    size_t len = a_len + b_len;
+    size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
+    int utf8 = utf8_validate(&st, a, a_len) >= 0 && utf8_validate(&st, b, b_len) == 1;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = i < a_len ? a[i] : b[i - a_len];
+        int control = ch < 0x20 || ch == 0x7F;
+        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '?' : ch);
+    }
+    while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80) {
+        n--;    /* the first byte left out continues a character: cut before it */
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* ======================================================================
+ * The poll() loop
+ *
+ * One process, one thread.  poll() is given every socket and sleeps until
+ * one is ready or a timer is due; then each ready socket gets one handler:
+ * the listening socket accepts, a client reads or writes.  Handlers never
+ * block.  If the listening socket is "readable", new connections are
+ * waiting to be accepted.  Node's event loop did all this for the chapter.
+ * In gdb, on_readable and on_writable are the natural breakpoints.
+ * ====================================================================== */
+
+static void server_loop(void) {
+    while (!stop_requested) {
+        size_t i;
+        size_t count;
+        int ready = poll_hot_first(&count);
+        if (ready < 0 && errno != EINTR)
+            die(1, "poll: %s", strerror(errno));
+        server.now = now_ms();
+        if (ready > 0 && server.pfds[0].revents != 0) {
+            ready--;
+            on_listen_ready();
+        }
+        /* `ready` counts the sockets with news: stop once all are seen. */
+        for (i = 1; ready > 0 && i < count; i++) {
+            struct client *c = server.clients[i];
+            short revents = server.pfds[i].revents;
+            if (revents == 0) continue;
+            ready--;
+            if (c->state == CONN_DEAD) continue;
+            c->busy = 1;
+            if (i >= server.hot) {
+                /* News from a quiet client: it moves to the busy part.  The
+                 * one it swaps with was already seen this turn. */
+                slot_swap(i, server.hot);
+                server.hot++;
+            }
+            if (revents & (POLLIN | POLLHUP | POLLERR))
+                on_readable(c);
+            if ((revents & POLLOUT) && c->state != CONN_DEAD)
+                on_writable(c);
+        }
+        timers_run(server.now);
+        clients_flush_queued();
+        clients_reap();
+        rooms_reap();
+    }
+}
+
+/* poll() costs in proportion to the descriptors it is given, ready or not:
+ * with 10,000 idle clients, every turn would walk 10,000 sockets in the
+ * kernel to find the few with news.  So the busy clients sit at the front
+ * of the arrays (server.hot), and while they have news most turns poll
+ * only them, without waiting.  Every HOT_TURNS turns -- and whenever the
+ * busy ones have nothing -- a full poll looks at everyone and sleeps until
+ * a timer is due.  An idle client thus waits at most HOT_TURNS short turns
+ * to be heard; once heard, it joins the front (see server_loop).
+ * Returns poll()'s result; *count is how many entries were polled. */
+static int poll_hot_first(size_t *count) {
+    int ready;
+    if (server.hot > 1 && server.hot_turns_left > 0) {
+        server.hot_turns_left--;
+        *count = server.hot;
+        ready = poll(server.pfds, (nfds_t)server.hot, 0);
+        if (ready != 0) return ready;
+    }
+    hot_demote_quiet();
+    server.hot_turns_left = HOT_TURNS;
+    *count = server.count;  /* clients accepted in this turn wait for the next */
+    return poll(server.pfds, (nfds_t)server.count, poll_timeout());
+}
+
+/* Before a full poll: busy clients that had no news since the last one
+ * go back among the others. */
+static void hot_demote_quiet(void) {
+    size_t i = 1;
+    while (i < server.hot) {
+        struct client *c = server.clients[i];
+        if (c->busy) {
+            c->busy = 0;
+            i++;
+        } else {
+            server.hot--;
+            slot_swap(i, server.hot);   /* look at the one moved into i next */
+        }
+    }
+}
+
+/* How long poll() may sleep: until the next timer. */
+static int poll_timeout(void) {
+    long long left = server.next_timer - now_ms();
+    if (left < 0) return 0;
+    return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
+}
+
+/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
+ * that accepted clients can still be sent files. */
+static void on_listen_ready(void) {
+    int k;
+    for (k = 0; k < ACCEPT_BATCH; k++) {
+        int one = 1;
+        if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
+            accept_pause("all file descriptors in use");
+            return;
+        }
+        int fd = accept(server.listen_fd, NULL, NULL);
+        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;     /* no more for now */
+        }
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+            continue;   /* that one gave up while waiting: take the next */
+        }
+        if (fd < 0) {
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would
+             * spin at 100 % CPU, since the listening socket stays ready. */
+            accept_pause(strerror(errno));
+            return;
+        }
+        server.accept_pause_logged = 0;
+        /* Signaling messages are small and latency matters: no Nagle delay. */
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
+            fprintf(stderr, "signal: cannot take a new client: %s\n", strerror(errno));
+            close(fd);
+            continue;
+        }
+        trace("conn %lu: connected", server.next_number);
+    }
+}
+
+/* Out of file descriptors, or accept() failing for any lasting reason:
+ * stop polling the listening socket for a moment instead of spinning on
+ * it.  New clients wait in the kernel's backlog; the ones we have are
+ * served. */
+static void accept_pause(const char *why) {
+    if (!server.accept_pause_logged) {
+        fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
+        server.accept_pause_logged = 1;
+    }
+    server.accept_paused_until = server.now + ACCEPT_PAUSE_MS;
+    server.pfds[0].events = 0;
+    timer_schedule(server.accept_paused_until);
+}
+
+static int set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
+    return 0;
+}
+
+/* Reads what the socket has and hands it to the connection's parser. */
+static void on_readable(struct client *c) {
+    if (client_in_prepare(c) < 0) {
+        client_out_of_memory(c);
+        return;
+    }
+    ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+    int read_errno = errno;
+    if (n > 0) {
+        c->in.len += (size_t)n;
+        if (c->state == CONN_HTTP) {
+            http_on_input(c);
+        } else if (c->state == CONN_CLOSING) {
+            buffer_free(&c->in);   /* we are done talking: read and discard */
+        } else {
+            ws_on_input(c);
+        }
+    }
+    if (client_in_keep_leftover(c) < 0) {
+        client_out_of_memory(c);
+    } else if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
+                          read_errno != EINTR)) {
+        client_kill(c, n == 0 ? "the peer closed" : strerror(read_errno));
+    }
+}
+
+/* Where the next read() goes.  A client with nothing pending borrows the
+ * loop's read buffer, and the bytes are parsed right there; only one with
+ * part of a message waiting reads into its own buffer, behind that part. */
+static int client_in_prepare(struct client *c) {
+    if (c->in.data == NULL) {
+        c->in.data = server.read_buf;
+        c->in.cap = sizeof server.read_buf;
+        c->in.start = 0;
+        c->in.len = 0;
+        return 0;
+    }
+    return buffer_reserve(&c->in, READ_OWN_MIN);
+}
+
+/* After parsing: a partial message left in the borrowed read buffer is
+ * copied into a buffer of the client's own, since the next client's
+ * read() will overwrite it.  Returns 0, or -1 if out of memory. */
+static int client_in_keep_leftover(struct client *c) {
+    struct buffer own = {NULL, 0, 0, 0};
+    if (c->in.data != server.read_buf) return 0;
+    if (buffer_used(&c->in) > 0 &&
+        buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0) {
+        return -1;
+    }
+    c->in = own;
+    return 0;
+}
+
+static void on_writable(struct client *c) {
+    client_flush(c);
+    if (c->state == CONN_HTTP && !client_has_output(c)) {
+        http_response_done(c);
+        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
+            http_on_input(c);   /* a pipelined request was waiting */
+        }
+    }
+}
+
+/* Runs the timers that are due.  They are checked at most every
+ * TIMER_TICK_MS, so 10,000 idle clients cost little. */
+static void timers_run(long long now) {
+    long long next = now + TIMER_IDLE_MS;
+    size_t i;
+    if (now < server.next_timer) return;
+    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
+        server.accept_paused_until = 0;
+        server.pfds[0].events = POLLIN;
+    }
+    if (server.accept_paused_until > 0)
+        next = server.accept_paused_until;
+    for (i = 1; i < server.count; i++) {
+        long long due = client_check_timers(server.clients[i], now);
+        if (due > 0 && due < next)
+            next = due;
+    }
+    server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
+}
+
+/* Runs one client's timers that are due, and returns its next deadline
+ * (0 for none): timers_run() sets the next wake-up from these, so a
+ * client that moves on here (408, then CLOSING) reports its new one. */
+static long long client_check_timers(struct client *c, long long now) {
+    if (c->send_due > 0 && now >= c->send_due) {
+        client_kill(c, "no write progress: the peer stopped reading");
+        return 0;
+    }
+    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO) {
+        ws_check_heartbeat(c, now);
+    } else if (c->state == CONN_HTTP && client_has_output(c)) {
+        /* the head's clock starts again after the response */
+    } else if (c->deadline > 0 && now >= c->deadline) {
+        client_deadline_passed(c);
+    }
+    if (c->state == CONN_DEAD) return 0;
+    if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
+    return deadline_min(deadline_min(c->send_due, c->deadline),
+                        deadline_min(c->ping_due, c->pong_due));
+}
+
+/* An HTTP or CLOSING client's deadline has passed. */
+static void client_deadline_passed(struct client *c) {
+    if (c->state == CONN_CLOSING) {
+        client_kill(c, "the peer did not close in time");
+    } else if (buffer_used(&c->in) > 0) {
+        http_fail(c, 408);  /* part of a head, too slowly: slowloris */
+    } else {
+        client_kill(c, "idle");
+    }
+}
+
+/* The earlier of two deadlines, where 0 means "none". */
+static long long deadline_min(long long a, long long b) {
+    if (a == 0 || (b != 0 && b < a)) return b;
+    return a;
+}
+
+/* Lowers server.next_timer so that timers_run() looks at `when`. */
+static void timer_schedule(long long when) {
+    if (when > 0 && when < server.next_timer)
+        server.next_timer = when;
+}
+
+/* Milliseconds on a clock that never jumps (not the wall clock). */
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ======================================================================
+ * Start-up and shutdown, and main()
+ *
+ * The chapter's last line was app.listen(8080).  Here: parse the options,
+ * open the root folder and the listening socket, raise the descriptor
+ * limit, set up signals, and run the loop until SIGINT or SIGTERM.
+ * Start-up errors print their cause and exit (die); per-client errors never
+ * come here.
+ * ====================================================================== */
+
+static void server_start(void) {
+    root_open();
+    raise_fd_limit();
+    server.random_fd = open("/dev/urandom", O_RDONLY);
+    if (server.random_fd < 0)
+        die(1, "cannot open /dev/urandom: %s", strerror(errno));
+    listen_open();
+    server.cap = 64;
+    server.pfds = calloc(server.cap, sizeof *server.pfds);
+    server.clients = calloc(server.cap, sizeof(struct client *));
+    server.flush_list = calloc(server.cap, sizeof(struct client *));
+    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL)
+        die(1, "out of memory");
+    server.pfds[0].fd = server.listen_fd;
+    server.pfds[0].events = POLLIN;
+    server.count = 1;
+    server.hot = 1;
+    server.now = now_ms();
+    server.next_timer = server.now + TIMER_IDLE_MS;
+    signals_setup();
+}
+
+/* ROOT must be a folder; we keep its real path for the inside-ROOT check. */
+static void root_open(void) {
+    struct stat st;
+    if (realpath(server.root, server.root_real) == NULL) {
+        die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
+            "or pass -r FOLDER)", server.root, strerror(errno));
+    }
+    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode))
+        die(1, "cannot use root '%s': not a folder", server.root);
+    server.root_real_len = strlen(server.root_real);
+}
+
+/* No fixed client limit: take every file descriptor the system allows. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    server.fd_limit = LONG_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
+            rl.rlim_cur = 10240;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)LONG_MAX)
+        server.fd_limit = (long)rl.rlim_cur;
 }
 
 /* Opens the listening socket on ADDRESS:PORT (IPv4 or IPv6). */
@@ -3098,36 +3171,6 @@ static void listen_open(void) {
     server.port = ntohs(ss.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
 }
 
-/* ROOT must be a folder; we keep its real path for the inside-ROOT check. */
-static void root_open(void) {
-    struct stat st;
-    if (realpath(server.root, server.root_real) == NULL) {
-        die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
-            "or pass -r FOLDER)", server.root, strerror(errno));
-    }
-    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode))
-        die(1, "cannot use root '%s': not a folder", server.root);
-    server.root_real_len = strlen(server.root_real);
-}
-
-/* No fixed client limit: take every file descriptor the system allows. */
-static void raise_fd_limit(void) {
-    struct rlimit rl;
-    server.fd_limit = LONG_MAX;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
-    if (rl.rlim_cur != rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
-            rl.rlim_cur = 10240;
-            setrlimit(RLIMIT_NOFILE, &rl);
-        }
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)LONG_MAX)
-        server.fd_limit = (long)rl.rlim_cur;
-}
-
 static void signals_setup(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -3139,26 +3182,64 @@ static void signals_setup(void) {
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void server_start(void) {
-    root_open();
-    raise_fd_limit();
-    server.random_fd = open("/dev/urandom", O_RDONLY);
-    if (server.random_fd < 0)
-        die(1, "cannot open /dev/urandom: %s", strerror(errno));
-    listen_open();
-    server.cap = 64;
-    server.pfds = calloc(server.cap, sizeof *server.pfds);
-    server.clients = calloc(server.cap, sizeof(struct client *));
-    server.flush_list = calloc(server.cap, sizeof(struct client *));
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL)
-        die(1, "out of memory");
-    server.pfds[0].fd = server.listen_fd;
-    server.pfds[0].events = POLLIN;
-    server.count = 1;
-    server.hot = 1;
-    server.now = now_ms();
-    server.next_timer = server.now + TIMER_IDLE_MS;
-    signals_setup();
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;   /* only a flag: the loop does the work */
+}
+
+static void parse_options(int argc, char **argv) {
+    int opt;
+    long v = 0;
+    server.address = DEFAULT_ADDRESS;
+    server.port = DEFAULT_PORT;
+    server.root = DEFAULT_ROOT;
+    server.ping_interval = DEFAULT_PING_INTERVAL_MS;
+    server.ping_timeout = DEFAULT_PING_TIMEOUT_MS;
+    while ((opt = getopt(argc, argv, "a:p:r:i:t:vh")) != -1) {
+        switch (opt) {
+        case 'a': server.address = optarg; break;
+        case 'r': server.root = optarg; break;
+        case 'v': server.verbose = 1; break;
+        case 'p': v = server.port = (int)parse_number(optarg, 0, 65535); break;
+        case 'i': v = server.ping_interval = (int)parse_number(optarg, 1, 3600000); break;
+        case 't': v = server.ping_timeout = (int)parse_number(optarg, 1, 3600000); break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(2);
+        }
+        if (v < 0) {
+            fprintf(stderr, "signal: bad value for -%c: %s\n", opt, optarg);
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "signal: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        exit(2);
+    }
+}
+
+/* A whole decimal number in [min, max], or -1. */
+static long parse_number(const char *s, long min, long max) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
+    return v;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
+            "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
+            "  -p PORT      TCP port (default %d, as in the codelab; 0 = any free port)\n"
+            "  -r ROOT      folder of static files (default: %s)\n"
+            "  -i PING_MS   Engine.IO ping interval in ms (default %d)\n"
+            "  -t TIMEOUT_MS Engine.IO ping timeout in ms (default %d)\n"
+            "  -v           trace every HTTP request and every WebSocket frame on stderr\n"
+            "  -h           print this help and exit 0\n",
+            DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_ROOT, DEFAULT_PING_INTERVAL_MS,
+            DEFAULT_PING_TIMEOUT_MS);
 }
 
 /* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
@@ -3167,7 +3248,7 @@ static void server_stop(void) {
     size_t i;
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
     for (i = 1; i < server.count; i++)
-        ws_send(server.clients[i], WS_CLOSE, going_away, 2, NULL, 0);
+        ws_send(server.clients[i], WS_CLOSE, going_away, 2);
     clients_flush_queued();
     for (i = 1; i < server.count; i++)
         client_kill(server.clients[i], "server stopping");
@@ -3181,6 +3262,17 @@ static void server_stop(void) {
     free(server.room_buckets);
     close(server.listen_fd);
     close(server.random_fd);
+}
+
+/* Start-up errors: say why and exit.  Per-client errors never come here. */
+static void die(int code, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "signal: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(code);
 }
 
 #ifndef SIGNAL_NO_MAIN
