@@ -41,8 +41,8 @@ fuzz:
 
 # Zero warnings on both compilers, with the strict flags.
 warnings:
-	gcc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c -o /dev/null signal.c
-	clang -std=c99 -Wall -Wextra -pedantic -Werror -O2 -c -o /dev/null signal.c
+	gcc -std=c99 -Wall -Wextra -pedantic -Wmissing-prototypes -Werror -O2 -c -o /dev/null signal.c
+	clang -std=c99 -Wall -Wextra -pedantic -Wmissing-prototypes -Werror -O2 -c -o /dev/null signal.c
 	@echo "signal.c: no warnings on gcc or clang"
 
 debug:

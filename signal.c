@@ -90,6 +90,10 @@
 #define HOT_TURNS            16            /* turns that poll only the busy clients, between full polls */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
+#define CLIENTS_CAP_MIN      64            /* the poll set's first size */
+#define BUFFER_CAP_MIN       1024          /* a buffer's first size; it doubles as needed */
+#define FD_LIMIT_MACOS       10240         /* OPEN_MAX: macOS refuses a higher soft limit */
+#define PING_MS_MAX          3600000       /* -i and -t take at most an hour */
 
 #define WS_ECHO_MAX          ((size_t)16 * 1024 * 1024) /* largest message on /echo */
 #define WS_CONTROL_MAX       125           /* RFC 6455 §5.5 */
@@ -331,6 +335,7 @@ static long json_hex4(const char *p, size_t n, size_t i);
 static size_t json_skip_space(const char *p, size_t n, size_t i);
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
 static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp);
+static char json_escape_byte(char letter);
 static size_t utf8_encode(unsigned long cp, char *out);
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n);
 
@@ -403,7 +408,7 @@ static long http_decode_path(const char *target, size_t target_len, char *out, s
 static int http_has_dot_dot(const char *path, size_t n);
 static int http_hex_value(char ch);
 static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value);
-static void http_response_done(struct client *c);
+static int http_keep_alive(struct client *c);
 static void http_send_head(struct client *c, int status, const char *type,
                            long long length, const char *extra);
 static void http_send(struct client *c, int status, const char *type, const char *body,
@@ -1054,9 +1059,7 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
             if (i == 0) return -1;
             len = utf8_encode(cp, bytes);
         } else {
-            const char *from = "\"\\/bfnrt";
-            const char *to = "\"\\/\b\f\n\r\t";
-            bytes[0] = to[strchr(from, p[i + 1]) - from];
+            bytes[0] = json_escape_byte(p[i + 1]);
             i += 2;
         }
         if (o + len >= out_size) return -2;
@@ -1082,6 +1085,18 @@ static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned lon
     if (lo < 0xDC00 || lo > 0xDFFF) return 0;
     *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
     return i + 11;
+}
+
+/* What a one-letter escape stands for: \n a newline, \" a quote... */
+static char json_escape_byte(char letter) {
+    switch (letter) {
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return letter;     /* \" \\ \/: the letter itself */
+    }
 }
 
 /* Writes code point cp as UTF-8; returns the byte count (1-4). */
@@ -1613,7 +1628,10 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
         unsigned char b = s[i];
         if (st->need == 0 && b < 0x80) {
             /* ASCII, the common case: 8 bytes at a time where we can. */
-            i += i + 8 <= n && utf8_ascii8(s + i) ? 8 : 1;
+            if (i + 8 <= n && utf8_ascii8(s + i))
+                i += 8;
+            else
+                i++;
             continue;
         }
         i++;
@@ -1868,7 +1886,8 @@ static int base64_value(char ch) {
 /* New bytes on an HTTP connection: answer every complete head, in order
  * (pipelining), one response at a time. */
 static void http_on_input(struct client *c) {
-    while (c->state == CONN_HTTP && !client_has_output(c) && buffer_used(&c->in) > 0) {
+    int ready = c->state == CONN_HTTP && !client_has_output(c);
+    while (ready && buffer_used(&c->in) > 0) {
         struct http_request req;
         if (!http_head_ready(c)) return;
         int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
@@ -1881,8 +1900,7 @@ static void http_on_input(struct client *c) {
         }
         http_handle_request(c, &req);
         buffer_consume(&c->in, (size_t)n);
-        if (c->state == CONN_HTTP && !client_has_output(c))
-            http_response_done(c);
+        ready = http_keep_alive(c);
     }
     if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
         ws_on_input(c);  /* frames that came right behind the handshake */
@@ -2196,15 +2214,22 @@ static int http_query_param(const char *target, size_t target_len, const char *n
     return 0;
 }
 
-/* The head has been answered completely: close, or wait for the next. */
-static void http_response_done(struct client *c) {
+/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  A connection
+ * answers one request at a time: while a response goes out it reads
+ * nothing (client_update_events), so later requests wait in the kernel or
+ * in c->in.  Once the response is all out -- at once, or later in
+ * on_writable -- the connection closes or waits for its next head.
+ * Returns 1 when it waits: a pipelined head may be in c->in already. */
+static int http_keep_alive(struct client *c) {
+    if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
         client_close_gracefully(c);
-        return;
+        return 0;
     }
     c->deadline = server.now + HTTP_HEAD_TIMEOUT_MS;
     timer_schedule(c->deadline);
     client_update_events(c);
+    return 1;
 }
 
 /* Queues a status line and the headers every response carries.  `extra`
@@ -2668,7 +2693,7 @@ static int buffer_reserve(struct buffer *b, size_t more) {
     }
     size_t need = b->len + more;
     if (need <= b->cap) return 0;
-    cap = b->cap ? b->cap : 1024;
+    cap = b->cap ? b->cap : BUFFER_CAP_MIN;
     while (cap < need)
         cap *= 2;
     data = realloc(b->data, cap);
@@ -2997,12 +3022,8 @@ static int client_in_keep_leftover(struct client *c) {
 
 static void on_writable(struct client *c) {
     client_flush(c);
-    if (c->state == CONN_HTTP && !client_has_output(c)) {
-        http_response_done(c);
-        if (c->state == CONN_HTTP && buffer_used(&c->in) > 0) {
-            http_on_input(c);   /* a pipelined request was waiting */
-        }
-    }
+    if (http_keep_alive(c) && buffer_used(&c->in) > 0)
+        http_on_input(c);   /* a pipelined request was waiting */
 }
 
 /* Runs the timers that are due.  They are checked at most every
@@ -3093,7 +3114,7 @@ static void server_start(void) {
     if (server.random_fd < 0)
         die(1, "cannot open /dev/urandom: %s", strerror(errno));
     listen_open();
-    server.cap = 64;
+    server.cap = CLIENTS_CAP_MIN;
     server.pfds = calloc(server.cap, sizeof *server.pfds);
     server.clients = calloc(server.cap, sizeof(struct client *));
     server.flush_list = calloc(server.cap, sizeof(struct client *));
@@ -3129,7 +3150,7 @@ static void raise_fd_limit(void) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
             /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
-            rl.rlim_cur = 10240;
+            rl.rlim_cur = FD_LIMIT_MACOS;
             setrlimit(RLIMIT_NOFILE, &rl);
         }
         getrlimit(RLIMIT_NOFILE, &rl);
@@ -3200,9 +3221,18 @@ static void parse_options(int argc, char **argv) {
         case 'a': server.address = optarg; break;
         case 'r': server.root = optarg; break;
         case 'v': server.verbose = 1; break;
-        case 'p': v = server.port = (int)parse_number(optarg, 0, 65535); break;
-        case 'i': v = server.ping_interval = (int)parse_number(optarg, 1, 3600000); break;
-        case 't': v = server.ping_timeout = (int)parse_number(optarg, 1, 3600000); break;
+        case 'p':
+            v = parse_number(optarg, 0, 65535);
+            server.port = (int)v;
+            break;
+        case 'i':
+            v = parse_number(optarg, 1, PING_MS_MAX);
+            server.ping_interval = (int)v;
+            break;
+        case 't':
+            v = parse_number(optarg, 1, PING_MS_MAX);
+            server.ping_timeout = (int)v;
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
