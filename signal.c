@@ -497,7 +497,11 @@ static void die(int code, const char *fmt, ...);
  * `break room_create_or_join`, then `print *c->room` after `finish`.
  * ====================================================================== */
 
-/* An EVENT: the chapter's four events; any other is ignored. */
+/* The chapter registers its handlers with socket.on(name, function) when
+ * a socket connects, and socket.io calls the one whose name matches.
+ * Here the match is a chain of strcmp()s.  'bye' (from step 5 on) only
+ * prints a line on the server console, as the chapter's does.  An event
+ * with no handler is ignored, as socket.io ignores it. */
 static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
@@ -518,7 +522,14 @@ static void sio_on_event(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* 'create or join' (room): the heart of the chapter. */
+/* 'create or join' (room): the heart of the chapter.  Its handler logs
+ * two lines, counts the clients in the room with the asker already
+ * included, so numClients === 1 means "created" and === 2 means "joined"
+ * (then 'ready' goes to the room), and anything else is 'full'.  Here
+ * `members` counts the room BEFORE the asker joins: 0 is created, 1 is
+ * joined, ROOM_SIZE is full -- the same answers.  The chapter's first
+ * version counted every socket on the server; we count the room's own
+ * members, and a name that is not a 1-64 byte string gets a 'log'. */
 static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     char name[ROOM_NAME_MAX + 1];
     if (room_read_name(c, ev, name) < 0) return;
@@ -588,7 +599,11 @@ static void room_join_second(struct room *r, struct client *c) {
     sio_emit_strings(c, "ready", NULL, NULL);
 }
 
-/* 'message' (anything): to the other peer of the room, byte for byte. */
+/* 'message' (anything): the chapter logs "Client said:" back to the
+ * sender, then broadcasts the message to every other socket on the server
+ * (its own comment says a real app would keep it in the room).  We send
+ * no echo, and relay only to the other peer of the sender's room, byte
+ * for byte: the payload is never decoded. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
     int i;
     if (c->room == NULL) {
@@ -602,8 +617,11 @@ static void room_relay(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* 'ipaddr': the machine's IPv4 addresses other than loopback, one event
- * each, so a peer on another machine knows where to point its browser. */
+/* 'ipaddr': like the chapter, one 'ipaddr' event per IPv4 address of
+ * the machine, so a peer elsewhere knows where to point its browser.  The
+ * chapter skips only 127.0.0.1; we skip all of 127.0.0.0/8.
+ * getifaddrs() lists the interfaces and their addresses (freeifaddrs()
+ * gives the list back). */
 static void room_send_ipaddr(struct client *c) {
     struct ifaddrs *list;
     struct ifaddrs *ifa;
@@ -624,8 +642,9 @@ static void room_send_ipaddr(struct client *c) {
     freeifaddrs(list);
 }
 
-/* Takes the client out of its room.  Nothing is sent: the chapter's
- * clients expect nothing (they say 'bye' themselves).  A room left empty
+/* Takes the client out of its room: on a DISCONNECT, a close, or a dead
+ * connection.  In the chapter, socket.io did this on 'disconnect' and
+ * sent nothing; neither do we (the pages say 'bye' themselves).  A room left empty
  * can be created again at once (room_create_or_join reuses it); its
  * memory goes at the end of the turn, see client_kill. */
 static void room_leave(struct client *c) {
