@@ -79,7 +79,7 @@
 #define READ_OWN_MIN         4096          /* free bytes for a read behind a partial message */
 #define SPARE_COUNT          512           /* emptied buffers kept for reuse... */
 #define SPARE_CAP_MAX        16384         /* ...each at most this big... */
-#define SPARE_BYTES_MAX      (1024 * 1024) /* ...and all together at most this */
+#define SPARE_BYTES_MAX      ((size_t)1024 * 1024) /* ...and all together at most this */
 #define BUFFER_KEEP          65536         /* a buffer larger than this shrinks when mostly consumed */
 #define FILE_CHUNK           65536         /* bytes of a file queued at a time */
 #define OUT_MAX              ((size_t)4 * 1024 * 1024)  /* queued output of a client that stopped reading */
@@ -918,7 +918,8 @@ static void sio_log(struct client *c, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
-    memcpy(text + n, "]]", 2);
+    text[n] = ']';
+    text[n + 1] = ']';
     eio_send2(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
 }
 
