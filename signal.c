@@ -87,7 +87,8 @@
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
-#define HOT_TURNS            16            /* turns that poll only the busy clients, between full polls */
+#define HOT_WAIT_MS          1             /* a poll of only the busy clients waits this long */
+#define HOT_TURNS            64            /* turns that poll only the busy clients, between full polls */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 #define CLIENTS_CAP_MIN      64            /* the poll set's first size */
@@ -207,12 +208,13 @@ struct server {
     struct pollfd *pfds;        /* pfds[0]: listening socket; pfds[i]: clients[i] */
     struct client **clients;    /* clients[0] is unused */
     struct client **flush_list; /* clients with frames to write this turn */
+    struct client **dead_list;  /* clients killed this turn, to be freed */
     size_t flush_count;
     size_t count;               /* used entries of both arrays */
     size_t hot;                 /* entries [0, hot) are the listener and the busy clients */
     int hot_turns_left;         /* hot-only polls before the next full one */
     size_t cap;
-    size_t dead;                /* clients waiting to be freed */
+    size_t dead;                /* entries of dead_list */
     unsigned long next_number;
     long long next_timer;       /* when timers_run() has work */
     long long accept_paused_until;
@@ -2484,6 +2486,13 @@ static struct client *client_new(int fd) {
     server.pfds[c->slot].fd = fd;
     server.pfds[c->slot].revents = 0;
     client_update_events(c);
+    if (server.hot > 0) {
+        /* A new client talks at once (its request head): it starts among
+         * the busy ones, so that hot-only turns hear it (poll_hot_first). */
+        c->busy = 1;
+        slot_swap(c->slot, server.hot);
+        server.hot++;
+    }
     return c;
 }
 
@@ -2501,6 +2510,9 @@ static int server_grow(void) {
     clients = realloc(server.flush_list, cap * sizeof(struct client *));
     if (clients == NULL) return -1;
     server.flush_list = clients;
+    clients = realloc(server.dead_list, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.dead_list = clients;
     server.cap = cap;
     return 0;
 }
@@ -2628,7 +2640,7 @@ static void client_kill(struct client *c, const char *reason) {
     room_leave(c);
     c->state = CONN_DEAD;
     server.pfds[c->slot].events = 0;
-    server.dead++;
+    server.dead_list[server.dead++] = c;
 }
 
 /* A failed allocation costs the one client that needed the memory. */
@@ -2647,28 +2659,25 @@ static void client_free(struct client *c) {
     free(c);
 }
 
-/* Frees the clients killed during this turn; the last entry of the arrays
- * moves into each freed slot.  room_leave() again, because a handler may
- * have put a client into a room after a send had killed it. */
+/* Frees the clients killed during this turn (server.dead_list: no scan of
+ * the live ones); the last entry of the arrays moves into each freed slot.
+ * room_leave() again, because a handler may have put a client into a room
+ * after a send had killed it. */
 static void clients_reap(void) {
-    size_t i = server.count;
-    while (server.dead > 0 && i > 1) {
-        size_t hole = i - 1;
-        i--;
-        struct client *c = server.clients[i];
-        if (c->state != CONN_DEAD) continue;
+    while (server.dead > 0) {
+        struct client *c = server.dead_list[--server.dead];
+        size_t hole = c->slot;
         room_leave(c);
-        if (i < server.hot) {
+        if (hole < server.hot) {
             /* Keep the busy part in one piece: its last entry fills the
              * hole, and the hole moves to the start of the rest. */
             server.hot--;
-            slot_move(server.hot, i);
+            slot_move(server.hot, hole);
             hole = server.hot;
         }
         server.count--;
         slot_move(server.count, hole);
         client_free(c);
-        server.dead--;
     }
 }
 
@@ -2889,17 +2898,19 @@ static void server_loop(void) {
  * with 10,000 idle clients, every turn would walk 10,000 sockets in the
  * kernel to find the few with news.  So the busy clients sit at the front
  * of the arrays (server.hot), and while they have news most turns poll
- * only them, without waiting.  Every HOT_TURNS turns -- and whenever the
- * busy ones have nothing -- a full poll looks at everyone and sleeps until
- * a timer is due.  An idle client thus waits at most HOT_TURNS short turns
- * to be heard; once heard, it joins the front (see server_loop).
+ * only them, waiting at most HOT_WAIT_MS.  Every HOT_TURNS turns -- and
+ * whenever the busy ones stay quiet that long -- a full poll looks at
+ * everyone and sleeps until a timer is due.  An idle client thus waits at
+ * most HOT_TURNS short turns to be heard; once heard, it joins the front
+ * (see server_loop).
  * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
     int ready;
     if (server.hot > 1 && server.hot_turns_left > 0) {
+        int wait = poll_timeout() < HOT_WAIT_MS ? poll_timeout() : HOT_WAIT_MS;
         server.hot_turns_left--;
         *count = server.hot;
-        ready = poll(server.pfds, (nfds_t)server.hot, 0);
+        ready = poll(server.pfds, (nfds_t)server.hot, wait);
         if (ready != 0) return ready;
     }
     hot_demote_quiet();
@@ -3138,7 +3149,9 @@ static void server_start(void) {
     server.pfds = calloc(server.cap, sizeof *server.pfds);
     server.clients = calloc(server.cap, sizeof(struct client *));
     server.flush_list = calloc(server.cap, sizeof(struct client *));
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL)
+    server.dead_list = calloc(server.cap, sizeof(struct client *));
+    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
+        server.dead_list == NULL)
         die(1, "out of memory");
     server.pfds[0].fd = server.listen_fd;
     server.pfds[0].events = POLLIN;
@@ -3309,6 +3322,7 @@ static void server_stop(void) {
     free(server.pfds);
     free(server.clients);
     free(server.flush_list);
+    free(server.dead_list);
     free(server.room_buckets);
     close(server.listen_fd);
     close(server.random_fd);

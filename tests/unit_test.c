@@ -1825,7 +1825,9 @@ static void ut_server_init(void)
     server.pfds = calloc(server.cap, sizeof *server.pfds);
     server.clients = calloc(server.cap, sizeof *server.clients);
     server.flush_list = calloc(server.cap, sizeof *server.flush_list);
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL) {
+    server.dead_list = calloc(server.cap, sizeof *server.dead_list);
+    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
+        server.dead_list == NULL) {
         exit(2);
     }
     server.pfds[0].fd = -1;
