@@ -87,8 +87,7 @@
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
-#define HOT_WAIT_MS          1             /* a poll of only the busy clients waits this long */
-#define HOT_TURNS            64            /* turns that poll only the busy clients, between full polls */
+#define FULL_POLL_MS         50            /* while some clients are busy, everyone is polled this often */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 #define CLIENTS_CAP_MIN      64            /* the poll set's first size */
@@ -212,7 +211,7 @@ struct server {
     size_t flush_count;
     size_t count;               /* used entries of both arrays */
     size_t hot;                 /* entries [0, hot) are the listener and the busy clients */
-    int hot_turns_left;         /* hot-only polls before the next full one */
+    long long full_poll_due;    /* when poll_hot_first polls everyone again */
     size_t cap;
     size_t dead;                /* entries of dead_list */
     unsigned long next_number;
@@ -2898,25 +2897,26 @@ static void server_loop(void) {
  * with 10,000 idle clients, every turn would walk 10,000 sockets in the
  * kernel to find the few with news.  So the busy clients sit at the front
  * of the arrays (server.hot), and while they have news most turns poll
- * only them, waiting at most HOT_WAIT_MS.  Every HOT_TURNS turns -- and
- * whenever the busy ones stay quiet that long -- a full poll looks at
- * everyone and sleeps until a timer is due.  An idle client thus waits at
- * most HOT_TURNS short turns to be heard; once heard, it joins the front
- * (see server_loop).
+ * only them, sleeping on them alone when they are quiet.  Every
+ * FULL_POLL_MS a full poll looks at everyone without sleeping: a poll()
+ * that sleeps must first hook itself onto every socket's wait queue, which
+ * costs about a microsecond per socket, and is done only when nobody is
+ * busy any more.  An idle client is thus heard within FULL_POLL_MS; once
+ * heard, it joins the front (see server_loop).
  * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
     int ready;
-    if (server.hot > 1 && server.hot_turns_left > 0) {
-        int wait = poll_timeout() < HOT_WAIT_MS ? poll_timeout() : HOT_WAIT_MS;
-        server.hot_turns_left--;
+    if (server.hot > 1 && server.now < server.full_poll_due) {
+        long long until_full = server.full_poll_due - server.now;
+        int wait = poll_timeout() < until_full ? poll_timeout() : (int)until_full;
         *count = server.hot;
         ready = poll(server.pfds, (nfds_t)server.hot, wait);
         if (ready != 0) return ready;
     }
     hot_demote_quiet();
-    server.hot_turns_left = HOT_TURNS;
+    server.full_poll_due = now_ms() + FULL_POLL_MS;
     *count = server.count;  /* clients accepted in this turn wait for the next */
-    return poll(server.pfds, (nfds_t)server.count, poll_timeout());
+    return poll(server.pfds, (nfds_t)server.count, server.hot > 1 ? 0 : poll_timeout());
 }
 
 /* Before a full poll: busy clients that had no news since the last one
