@@ -61,8 +61,6 @@
 
 /* ======================================================================
  * Configuration: every limit in one place
- *
- *
  * ====================================================================== */
 
 #define DEFAULT_ADDRESS          "127.0.0.1"
@@ -107,8 +105,6 @@
 #define ROOM_NAME_MAX        64            /* bytes, after JSON unescaping */
 #define ROOM_SIZE            2             /* the codelab's rooms hold two peers */
 #define TRACE_PAYLOAD_MAX    160           /* bytes of a frame shown by -v */
-
-
 
 /* ======================================================================
  * Data: one struct per connection, one per room, one for the server
@@ -322,7 +318,6 @@ static void room_trace(const char *name, const char *what, const struct client *
 /* Socket.IO packets, and the JSON they carry */
 static void sio_on_packet(struct client *c, const struct sio_packet *pk);
 static void sio_on_connect(struct client *c, const struct sio_packet *pk);
-static void sio_fail(struct client *c, const char *why);
 static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk);
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev);
 static void sio_log(struct client *c, const char *fmt, ...);
@@ -332,6 +327,7 @@ static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_string_end(const char *p, size_t n, size_t i);
 static size_t json_number_end(const char *p, size_t n, size_t i);
+static size_t json_digits_end(const char *p, size_t n, size_t i);
 static long json_hex4(const char *p, size_t n, size_t i);
 static size_t json_skip_space(const char *p, size_t n, size_t i);
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
@@ -355,7 +351,6 @@ static void eio_polling_hint(struct client *c);
 static void ws_on_input(struct client *c);
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
                            struct ws_frame *f);
-static int ws_opcode_known(int opcode);
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]);
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
@@ -543,9 +538,8 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
     if (members == 0) {
-        if (r == NULL) {
+        if (r == NULL)
             r = room_create(name);   /* (an emptied room still here is reused) */
-        }
         if (r == NULL) {
             client_out_of_memory(c);
             return;
@@ -606,12 +600,11 @@ static void room_join_second(struct room *r, struct client *c) {
  * no echo, and relay only to the other peer of the sender's room, byte
  * for byte: the payload is never decoded. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
-    int i;
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
         return;
     }
-    for (i = 0; i < c->room->count; i++) {
+    for (int i = 0; i < c->room->count; i++) {
         struct client *peer = c->room->members[i];
         if (peer != c)
             eio_send2(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
@@ -634,9 +627,8 @@ static void room_send_ipaddr(struct client *c) {
         char text[INET_ADDRSTRLEN];
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
         if (a == NULL || a->sin_family != AF_INET) continue;
-        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) {
+        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127)
             continue;   /* 127.0.0.0/8 is this machine's loopback */
-        }
         inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
         sio_emit_strings(c, "ipaddr", text, NULL);
     }
@@ -650,9 +642,8 @@ static void room_send_ipaddr(struct client *c) {
  * memory goes at the end of the turn, see client_kill. */
 static void room_leave(struct client *c) {
     struct room *r = c->room;
-    int i;
     if (r == NULL) return;
-    for (i = 0; i < r->count; i++) {
+    for (int i = 0; i < r->count; i++) {
         if (r->members[i] == c) {
             r->members[i] = r->members[--r->count];
             r->members[r->count] = NULL;
@@ -734,9 +725,8 @@ static void room_join(struct room *r, struct client *c) {
 static int room_table_grow(void) {
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
     struct room **buckets = calloc(count, sizeof(struct room *));
-    size_t i;
     if (buckets == NULL) return -1;
-    for (i = 0; i < server.bucket_count; i++) {
+    for (size_t i = 0; i < server.bucket_count; i++) {
         while (server.room_buckets[i] != NULL) {
             struct room *r = server.room_buckets[i];
             size_t h = room_hash(r->name, count);
@@ -755,8 +745,7 @@ static int room_table_grow(void) {
  * of `buckets` (a power of two) holds the room with this name. */
 static size_t room_hash(const char *name, size_t buckets) {
     uint32_t h = 2166136261u;
-    size_t i;
-    for (i = 0; name[i] != '\0'; i++) {
+    for (size_t i = 0; name[i] != '\0'; i++) {
         h ^= (unsigned char)name[i];
         h *= 16777619u;
     }
@@ -788,23 +777,25 @@ static void room_trace(const char *name, const char *what, const struct client *
  * relayed byte for byte.
  * ====================================================================== */
 
+/* A packet we cannot make sense of closes this connection only, with
+ * 1008 (policy violation): the reference server just drops it. */
 static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     struct sio_event ev;
     if (pk->sio_type == SIO_CONNECT) {
         sio_on_connect(c, pk);
     } else if (c->sio_id[0] == '\0') {
-        sio_fail(c, "packet before CONNECT");
+        ws_fail(c, 1008, "packet before CONNECT");
     } else if (pk->nsp.n != 1) {
-        sio_fail(c, "packet for a namespace we are not in");
+        ws_fail(c, 1008, "packet for a namespace we are not in");
     } else if (pk->sio_type == SIO_DISCONNECT) {
         room_leave(c);
         c->sio_id[0] = '\0';
     } else if (pk->sio_type == SIO_ACK) {
         return;   /* we never ask for acks; an answer to none is harmless */
     } else if (pk->sio_type != SIO_EVENT) {
-        sio_fail(c, "unsupported packet type");
+        ws_fail(c, 1008, "unsupported packet type");
     } else if (sio_parse_event(pk->data.p, pk->data.n, &ev) < 0) {
-        sio_fail(c, "malformed EVENT");
+        ws_fail(c, 1008, "malformed EVENT");
     } else {
         if (pk->ack_id >= 0) {
             char ack[32];
@@ -819,7 +810,7 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
 static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
     char body[64];
     if (pk->nsp.n > NAMESPACE_MAX) {
-        sio_fail(c, "namespace name too long");
+        ws_fail(c, 1008, "namespace name too long");
         return;
     }
     if (pk->nsp.n != 1) {
@@ -829,19 +820,13 @@ static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
         return;
     }
     if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
-        sio_fail(c, "CONNECT with a payload that is not JSON");
+        ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
         return;
     }
     if (c->sio_id[0] == '\0')
         id_generate(c->sio_id);
     snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
     eio_send2(c, "40", body, strlen(body));
-}
-
-/* A packet we cannot make sense of closes this connection only (1008,
- * policy violation, as the reference server does). */
-static void sio_fail(struct client *c, const char *why) {
-    ws_fail(c, 1008, why);
 }
 
 /* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
@@ -884,9 +869,8 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     memset(ev, 0, sizeof *ev);
     if (i >= n || p[i] != '[') return -1;
     i = json_skip_space(p, n, i + 1);
-    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0) {
+    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0)
         return -1;  /* empty, or the name is not a string */
-    }
     long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
     ev->name_fits = used > 0 && strlen(ev->name) == name_len;
     i = json_string_end(p, n, i);
@@ -996,9 +980,7 @@ static size_t json_string_end(const char *p, size_t n, size_t i) {
     for (i++; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch == '"') return i + 1;
-        if (ch < 0x20) {
-            return 0;   /* control characters must be escaped */
-        }
+        if (ch < 0x20) return 0;   /* control characters must be escaped */
         if (ch != '\\') continue;
         i++;
         if (i >= n || strchr("\"\\/bfnrtu", p[i]) == NULL || p[i] == '\0') return 0;
@@ -1012,41 +994,37 @@ static size_t json_string_end(const char *p, size_t n, size_t i) {
 
 /* The end of the number at p[i] (RFC 8259 §6), or 0 if malformed. */
 static size_t json_number_end(const char *p, size_t n, size_t i) {
-    size_t digits;
     if (i < n && p[i] == '-')
         i++;
-    if (i < n && p[i] == '0') {
-        i++;
-        if (i < n && p[i] >= '0' && p[i] <= '9') {
-            return 0;           /* no leading zeros: "01" is not a number */
-        }
-    } else {
-        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-            digits++;
-        if (digits == 0) return 0;
-    }
+    size_t end = json_digits_end(p, n, i);
+    if (end == 0 || (p[i] == '0' && end > i + 1)) return 0;   /* no leading zeros: "01" */
+    i = end;
     if (i < n && p[i] == '.') {
-        for (i++, digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-            digits++;
-        if (digits == 0) return 0;
+        i = json_digits_end(p, n, i + 1);
+        if (i == 0) return 0;
     }
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
         if (i < n && (p[i] == '+' || p[i] == '-'))
             i++;
-        for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-            digits++;
-        if (digits == 0) return 0;
+        i = json_digits_end(p, n, i);
     }
     return i;
+}
+
+/* The end of the digits at p[i], or 0 if there is not at least one. */
+static size_t json_digits_end(const char *p, size_t n, size_t i) {
+    size_t start = i;
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++;
+    return i > start ? i : 0;
 }
 
 /* Four hex digits of a \u escape, or -1. */
 static long json_hex4(const char *p, size_t n, size_t i) {
     long v = 0;
-    size_t k;
     if (i + 4 > n) return -1;
-    for (k = 0; k < 4; k++) {
+    for (size_t k = 0; k < 4; k++) {
         int d = http_hex_value(p[i + k]);
         if (d < 0) return -1;
         v = v * 16 + d;
@@ -1148,10 +1126,9 @@ static size_t utf8_encode(unsigned long cp, char *out) {
  * Returns the length written (plus a NUL), or 0 if out_size is too small. */
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n) {
     size_t o = 0;
-    size_t i;
     if (out_size < 3) return 0;
     out[o++] = '"';
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         char esc[8];
         size_t len;
@@ -1193,7 +1170,7 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
 static void eio_on_message(struct client *c, const char *data, size_t len) {
     struct sio_packet pk;
     if (sio_parse_packet(data, len, &pk) < 0) {
-        sio_fail(c, "malformed packet");
+        ws_fail(c, 1008, "malformed packet");
         return;
     }
     switch (pk.eio_type) {
@@ -1212,7 +1189,7 @@ static void eio_on_message(struct client *c, const char *data, size_t len) {
     default:
         /* 0 and 5 are the server's to send, and in Engine.IO v4 only the
          * server pings, so a "2" from a client breaks the protocol. */
-        sio_fail(c, "unexpected Engine.IO packet type");
+        ws_fail(c, 1008, "unexpected Engine.IO packet type");
         break;
     }
 }
@@ -1246,11 +1223,10 @@ static void eio_send2(struct client *c, const char *prefix, const char *body, si
  * clients' ids is made: that scan would cost more with every client. */
 static void id_generate(char out[ID_LEN + 1]) {
     unsigned char bytes[15];
-    size_t i;
     if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
         die(1, "cannot read /dev/urandom: %s", strerror(errno));
     base64_encode(bytes, sizeof bytes, out);
-    for (i = 0; i < ID_LEN; i++) {
+    for (size_t i = 0; i < ID_LEN; i++) {
         if (out[i] == '+')
             out[i] = '-';
         else if (out[i] == '/')
@@ -1370,7 +1346,6 @@ static void ws_on_input(struct client *c) {
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
                            struct ws_frame *f) {
     size_t h = 2;
-    int i;
     memset(f, 0, sizeof *f);
     f->error = 1002;        /* RFC 6455 §7.4.1: protocol error */
     if (len < 2) return 0;
@@ -1378,8 +1353,10 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     f->opcode = buf[0] & 0x0F;
     f->masked = buf[1] >> 7;
     uint64_t n = buf[1] & 0x7F;
-    /* §5.2: RSV bits MUST be 0 without an extension; unknown opcodes fail. */
-    if ((buf[0] & 0x70) != 0 || !ws_opcode_known(f->opcode)) return -1;
+    /* §5.2: RSV bits MUST be 0 without an extension; 3-7 and 11-15 are
+     * reserved opcodes. */
+    if ((buf[0] & 0x70) != 0) return -1;
+    if ((f->opcode > WS_BINARY && f->opcode < WS_CLOSE) || f->opcode > WS_PONG) return -1;
     /* §5.1: a server MUST close the connection upon an unmasked frame. */
     if (!f->masked) return -1;
     /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
@@ -1390,11 +1367,9 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
         h = 4;
     } else if (n == 127) {
         if (len < 10) return 0;
-        if (buf[2] & 0x80) {
-            return -1;      /* §5.2: the most significant bit MUST be 0 */
-        }
+        if (buf[2] & 0x80) return -1;   /* §5.2: the most significant bit MUST be 0 */
         n = 0;
-        for (i = 2; i < 10; i++)
+        for (int i = 2; i < 10; i++)
             n = n << 8 | buf[i];
         h = 10;
     }
@@ -1408,10 +1383,6 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     f->payload_len = (size_t)n;
     if (len - f->header_len < f->payload_len) return 0;
     return (long)(f->header_len + f->payload_len);
-}
-
-static int ws_opcode_known(int opcode) {
-    return opcode <= WS_BINARY || (opcode >= WS_CLOSE && opcode <= WS_PONG);
 }
 
 /* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
@@ -1436,9 +1407,8 @@ static void ws_unmask(unsigned char *payload, size_t len, const unsigned char ma
 
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
     ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
-    if (c->state == CONN_WS_ECHO) {
+    if (c->state == CONN_WS_ECHO)
         ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
-    }
     if (f->opcode == WS_PING) {
         ws_send(c, WS_PONG, p, f->payload_len);  /* §5.5.2 */
     } else if (f->opcode == WS_PONG) {
@@ -1563,7 +1533,6 @@ static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
 /* A server frame's header: FIN set, no mask, the shortest length form
  * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
-    int i;
     out[0] = (unsigned char)(0x80 | opcode);
     if (payload_len < 126) {
         out[1] = (unsigned char)payload_len;
@@ -1576,7 +1545,7 @@ static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_
         return 4;
     }
     out[1] = 127;
-    for (i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++)
         out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
     return 10;
 }
@@ -1794,14 +1763,13 @@ static void sha1(const void *data, size_t len, unsigned char digest[20]) {
 static void sha1_block(uint32_t h[5], const unsigned char *block) {
     uint32_t w[80];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    size_t t;
-    for (t = 0; t < 16; t++) {
+    for (size_t t = 0; t < 16; t++) {
         w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
                (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
     }
-    for (t = 16; t < 80; t++)
+    for (size_t t = 16; t < 80; t++)
         w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-    for (t = 0; t < 80; t++) {
+    for (size_t t = 0; t < 80; t++) {
         uint32_t f;
         uint32_t k;
         if (t < 20) {
@@ -1840,9 +1808,8 @@ static const char base64_alphabet[] =
 
 /* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
 static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
-    size_t i;
     size_t n = 0;
-    for (i = 0; i < len; i += 3) {
+    for (size_t i = 0; i < len; i += 3) {
         uint32_t group = (uint32_t)in[i] << 16;
         if (i + 1 < len)
             group |= (uint32_t)in[i + 1] << 8;
@@ -1860,10 +1827,9 @@ static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
 /* Decodes padded base64.  Returns the byte count, or -1 for a bad
  * character, a bad length or padding, or more than out_size bytes. */
 static long base64_decode(const char *in, size_t len, unsigned char *out, size_t out_size) {
-    size_t i;
     size_t n = 0;
     if (len % 4 != 0) return -1;
-    for (i = 0; i < len; i += 4) {
+    for (size_t i = 0; i < len; i += 4) {
         int last = i + 4 == len;
         int pads = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
         int v[4];
@@ -1923,9 +1889,8 @@ static void http_on_input(struct client *c) {
         buffer_consume(&c->in, (size_t)n);
         ready = http_keep_alive(c);
     }
-    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) {
+    if (c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO)
         ws_on_input(c);  /* frames that came right behind the handshake */
-    }
 }
 
 /* Is a whole head (or HTTP_HEAD_MAX bytes) in c->in yet?  Each call scans
@@ -1973,8 +1938,7 @@ static int http_parse_request(const char *buf, size_t len, struct http_request *
  * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
  * Returns 0 if the empty line has not arrived yet. */
 static size_t http_find_head_end(const char *buf, size_t len) {
-    size_t i;
-    for (i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++) {
         if (buf[i] != '\n') continue;
         if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
         if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
@@ -2104,9 +2068,8 @@ static int http_has_token(struct slice list, const char *token) {
 /* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
 static long long http_parse_length(struct slice v) {
     long long n = 0;
-    size_t i;
     if (v.n == 0 || v.n > 18) return -1;
-    for (i = 0; i < v.n; i++) {
+    for (size_t i = 0; i < v.n; i++) {
         if (v.p[i] < '0' || v.p[i] > '9') return -1;
         n = n * 10 + (v.p[i] - '0');
     }
@@ -2171,10 +2134,9 @@ static void http_handle_request(struct client *c, const struct http_request *req
  * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
  * after decoding, so "%2e%2e" and "..%2f" are caught too. */
 static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
-    size_t i;
     size_t n = 0;
     if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
-    for (i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
+    for (size_t i = 0; i < target_len && target[i] != '?' && target[i] != '#'; i++) {
         int ch = (unsigned char)target[i];
         if (ch == '%') {
             int hi = i + 2 < target_len ? http_hex_value(target[i + 1]) : -1;
@@ -2342,22 +2304,13 @@ struct content_type {
 };
 
 static const struct content_type content_types[] = {
-    {"html", "text/html; charset=utf-8"},
-    {"htm", "text/html; charset=utf-8"},
-    {"js", "text/javascript; charset=utf-8"},
-    {"mjs", "text/javascript; charset=utf-8"},
-    {"css", "text/css; charset=utf-8"},
-    {"json", "application/json; charset=utf-8"},
-    {"map", "application/json; charset=utf-8"},
-    {"txt", "text/plain; charset=utf-8"},
-    {"svg", "image/svg+xml; charset=utf-8"},
-    {"png", "image/png"},
-    {"jpg", "image/jpeg"},
-    {"jpeg", "image/jpeg"},
-    {"gif", "image/gif"},
-    {"ico", "image/x-icon"},
-    {"webp", "image/webp"},
-    {"wasm", "application/wasm"},
+    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"}, {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"}, {"txt", "text/plain; charset=utf-8"},
+    {"json", "application/json; charset=utf-8"}, {"map", "application/json; charset=utf-8"},
+    {"svg", "image/svg+xml; charset=utf-8"}, {"png", "image/png"}, {"gif", "image/gif"},
+    {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"ico", "image/x-icon"},
+    {"webp", "image/webp"}, {"wasm", "application/wasm"},
 };
 
 /* GET or HEAD of a static file: the head now, the bytes as the socket drains. */
@@ -2408,9 +2361,7 @@ static int file_open(const char *path, struct stat *st) {
 /* Is this resolved path ROOT itself or below it? */
 static int file_inside_root(const char *real) {
     size_t n = server.root_real_len;
-    if (n == 1) {
-        return 1;  /* ROOT is "/" */
-    }
+    if (n == 1) return 1;  /* ROOT is "/" */
     return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
 }
 
@@ -2418,9 +2369,8 @@ static int file_inside_root(const char *real) {
 static const char *file_content_type(const char *path) {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
-    size_t i;
     if (dot != NULL && (slash == NULL || dot > slash)) {
-        for (i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
+        for (size_t i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
             if (strcasecmp(dot + 1, content_types[i].extension) == 0) return content_types[i].type;
         }
     }
@@ -2550,8 +2500,7 @@ static void client_flush_later(struct client *c) {
 
 /* The end of a turn: write what the handlers queued. */
 static void clients_flush_queued(void) {
-    size_t i;
-    for (i = 0; i < server.flush_count; i++) {
+    for (size_t i = 0; i < server.flush_count; i++) {
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
         server.flush_list[i]->flush_queued = 0;
         client_flush(server.flush_list[i]);
@@ -2685,6 +2634,7 @@ static void slot_move(size_t from, size_t to) {
     if (from == to) return;
     server.pfds[to] = server.pfds[from];
     server.clients[to] = server.clients[from];
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): slot `from` < count holds a live client */
     server.clients[to]->slot = to;
 }
 
@@ -2831,15 +2781,13 @@ static size_t trace_printable(const unsigned char *a, size_t a_len, const unsign
     size_t len = a_len + b_len;
     size_t n = len < TRACE_PAYLOAD_MAX ? len : TRACE_PAYLOAD_MAX;
     int utf8 = utf8_validate(&st, a, a_len) >= 0 && utf8_validate(&st, b, b_len) == 1;
-    size_t i;
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char ch = i < a_len ? a[i] : b[i - a_len];
         int control = ch < 0x20 || ch == 0x7F;
         out[i] = (char)(control || (ch > 0x7F && !utf8) ? '?' : ch);
     }
-    while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80) {
+    while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80)
         n--;    /* the first byte left out continues a character: cut before it */
-    }
     out[n] = '\0';
     return n;
 }
@@ -2945,20 +2893,16 @@ static int poll_timeout(void) {
 /* Accepts waiting connections, keeping FD_RESERVE descriptors free so
  * that accepted clients can still be sent files. */
 static void on_listen_ready(void) {
-    int k;
-    for (k = 0; k < ACCEPT_BATCH; k++) {
+    for (int k = 0; k < ACCEPT_BATCH; k++) {
         int one = 1;
         if ((long)(server.count + server.files_open + FD_RESERVE) >= server.fd_limit) {
             accept_pause("all file descriptors in use");
             return;
         }
         int fd = accept(server.listen_fd, NULL, NULL);
-        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;     /* no more for now */
-        }
-        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) {
+        if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;   /* no more for now */
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
             continue;   /* that one gave up while waiting: take the next */
-        }
         if (fd < 0) {
             /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would
              * spin at 100 % CPU, since the listening socket stays ready. */
@@ -3061,7 +3005,6 @@ static void on_writable(struct client *c) {
  * TIMER_TICK_MS, so 10,000 idle clients cost little. */
 static void timers_run(long long now) {
     long long next = now + TIMER_IDLE_MS;
-    size_t i;
     if (now < server.next_timer) return;
     if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
         server.accept_paused_until = 0;
@@ -3069,7 +3012,7 @@ static void timers_run(long long now) {
     }
     if (server.accept_paused_until > 0)
         next = server.accept_paused_until;
-    for (i = 1; i < server.count; i++) {
+    for (size_t i = 1; i < server.count; i++) {
         long long due = client_check_timers(server.clients[i], now);
         if (due > 0 && due < next)
             next = due;
@@ -3308,12 +3251,11 @@ static void usage(FILE *out) {
 /* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
  * close everything, free everything. */
 static void server_stop(void) {
-    size_t i;
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
-    for (i = 1; i < server.count; i++)
+    for (size_t i = 1; i < server.count; i++)
         ws_send(server.clients[i], WS_CLOSE, going_away, 2);
     clients_flush_queued();
-    for (i = 1; i < server.count; i++)
+    for (size_t i = 1; i < server.count; i++)
         client_kill(server.clients[i], "server stopping");
     clients_reap();
     rooms_reap();
