@@ -21,6 +21,7 @@ printf '\002421["create or join","f\\u00f6\\"o"]' > "$out/corpus/sio"
 printf '\00242["message",{"type":"offer","sdp":"v=0\\r\\n"}]' > "$out/corpus/sio2"
 printf '\003caf\303\251 \360\237\230\200' > "$out/corpus/utf8"
 printf '\004foobar' > "$out/corpus/base64"
+printf '\004dGhlIHNhbXBsZSBub25jZQ==' > "$out/corpus/key"
 "$out/fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
     -artifact_prefix="$out/" "$out/corpus" > "$out/log" 2>&1
 status=$?

@@ -198,20 +198,52 @@ static void test_base64_encode_rfc4648_vectors(void)
     }
 }
 
-/* RFC 4648 §10 test vectors, decoding. */
-static void test_base64_decode_rfc4648_vectors(void)
+/* A reference decoder for these tests only (RFC 4648 §4, padded, strict):
+ * the byte count, or -1 for a bad character, length or padding, or more
+ * than out_size bytes.  signal.c itself never decodes base64. */
+static long ut_b64_decode(const char *in, size_t len, unsigned char *out, size_t out_size)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned long bits = 0;
+    size_t n = 0, i, pads = 0;
+    int held = 0;
+    if (len % 4 != 0)
+        return -1;
+    while (pads < 2 && pads < len && in[len - 1 - pads] == '=')
+        pads++;
+    for (i = 0; i < len - pads; i++) {
+        const char *at = memchr(abc, in[i], 64);
+        if (at == NULL)
+            return -1;
+        bits = bits << 6 | (unsigned long)(at - abc);
+        held += 6;
+        if (held >= 8) {
+            held -= 8;
+            if (n == out_size)
+                return -1;
+            out[n++] = (unsigned char)(bits >> held);
+        }
+    }
+    /* the bits left over must be zero: one encoding per byte string */
+    if ((bits & ((1ul << held) - 1)) != 0)
+        return -1;
+    return (long)n;
+}
+
+/* RFC 4648 §10 test vectors through the reference decoder: it is right. */
+static void test_base64_reference_decoder(void)
 {
     size_t i;
+    unsigned char out[16];
     for (i = 0; i < sizeof ut_b64_vectors / sizeof ut_b64_vectors[0]; i++) {
         const char *raw = ut_b64_vectors[i].raw;
         const char *in = ut_b64_vectors[i].b64;
-        char *copy = ut_copy(in, strlen(in));
-        unsigned char out[16];
-        long r = base64_decode(copy, strlen(in), out, sizeof out);
+        long r = ut_b64_decode(in, strlen(in), out, sizeof out);
         check(r == (long)strlen(raw) && memcmp(out, raw, strlen(raw)) == 0,
-                 "base64_decode(\"%s\") = %ld, want \"%s\"", in, r, raw);
-        free(copy);
+                 "ut_b64_decode(\"%s\") = %ld, want \"%s\"", in, r, raw);
     }
+    check(ut_b64_decode("Zg=a", 4, out, sizeof out) == -1 && ut_b64_decode("Zh==", 4, out, sizeof out) == -1 &&
+          ut_b64_decode("Zm9", 3, out, sizeof out) == -1, "ut_b64_decode rejects bad padding and length");
 }
 
 /* RFC 4648 §4: all 256 byte values survive encode then decode. */
@@ -227,50 +259,70 @@ static void test_base64_round_trip_all_bytes(void)
     }
     for (n = 250; n <= 256; n++) {
         size_t e = base64_encode(raw, n, enc);
-        long d = base64_decode(enc, e, back, sizeof back);
+        long d = ut_b64_decode(enc, e, back, sizeof back);
         check(e == 4 * ((n + 2) / 3) && d == (long)n && memcmp(raw, back, n) == 0,
                  "base64 round trip of %zu bytes: encoded %zu, decoded %ld", n, e, d);
     }
 }
 
-static long ut_b64_decode_str(const char *in, size_t out_size)
+/* base64_is_16_bytes(s) must say yes exactly when s decodes to 16 bytes
+ * (and is their one encoding), the rule RFC 6455 §4.2.1 item 5 sets for
+ * Sec-WebSocket-Key.  The reference decoder is the judge. */
+static int ut_key_agrees(const char *s, size_t n)
 {
     unsigned char out[64];
-    char *copy = ut_copy(in, strlen(in));
-    long r = base64_decode(copy, strlen(in), out, out_size);
+    int want = ut_b64_decode(s, n, out, sizeof out) == 16;
+    char *copy = ut_copy(s, n);     /* exact length: a read past it is caught by ASan */
+    int got = base64_is_16_bytes(copy, n);
     free(copy);
-    return r;
+    return got == want;
 }
 
-/* RFC 4648 §3.3 (characters outside the alphabet are rejected), §4 (standard
- * alphabet: '-' and '_' are base64url, not base64), §3.2 / §4 (padded to a
- * multiple of 4, '=' only at the end, at most two). */
-static void test_base64_decode_rejects_bad_input(void)
+/* The sample key, every 16-byte value pattern encoded, every character at
+ * every position, wrong lengths and cuts at every byte. */
+static void test_base64_is_16_bytes(void)
 {
-    static const char *bad[] = {
-        "Zm9*", "Zm9v YmFy", "Zm9\n", "Zm-v", "Zm_v", "Zm9v\xC3\xA9\x41\x41",
-        "Zm9", "Zg=", "Z", "Zm9vY", "Zg", /* wrong length */
-        "Zg=a", "Z===", "====", "=Zg=", "Zg==Zg==", "Zm=v", "Zm9v=", /* padding */
-    };
-    size_t i;
-    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        long r = ut_b64_decode_str(bad[i], 64);
-        check(r == -1, "base64_decode(\"%s\") = %ld, want -1", ut_esc(bad[i], strlen(bad[i])), r);
+    const char *sample = "dGhlIHNhbXBsZSBub25jZQ==";
+    char key[32];
+    unsigned char raw[16];
+    size_t pos, n;
+    int ch, k, bad = 0;
+    check(base64_is_16_bytes(sample, 24) == 1, "the RFC 6455 sample key is 16 bytes");
+    /* every 16-byte nonce's encoding is accepted: all bytes k, and a ramp */
+    for (k = 0; k < 256; k++) {
+        for (pos = 0; pos < 16; pos++)
+            raw[pos] = (unsigned char)(k % 2 ? k : k + (int)pos * 17);
+        base64_encode(raw, 16, key);
+        bad += !base64_is_16_bytes(key, 24);
     }
-}
-
-/* api.md: more than out_size decoded bytes is -1; exactly out_size fits. */
-static void test_base64_decode_out_size(void)
-{
-    check(ut_b64_decode_str("Zm9vYmFy", 6) == 6, "decode 6 bytes into 6");
-    check(ut_b64_decode_str("Zm9vYmFy", 5) == -1, "decode 6 bytes into 5 is -1");
-    check(ut_b64_decode_str("Zm9vYmE=", 5) == 5, "decode 5 bytes into 5");
-    check(ut_b64_decode_str("Zm9vYmE=", 4) == -1, "decode 5 bytes into 4 is -1");
-    check(ut_b64_decode_str("Zg==", 1) == 1, "decode 1 byte into 1");
-    check(ut_b64_decode_str("Zg==", 0) == -1, "decode 1 byte into 0 is -1");
-    /* RFC 6455 §4.2.1 item 5: the sample key is a 16-byte nonce */
-    check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 16) == 16, "sample key decodes to 16 bytes");
-    check(ut_b64_decode_str("dGhlIHNhbXBsZSBub25jZQ==", 15) == -1, "sample key into 15 is -1");
+    check(bad == 0, "encodings of 256 16-byte nonces are keys (%d refused)", bad);
+    /* each of the 256 byte values at each of the 24 positions */
+    bad = 0;
+    for (pos = 0; pos < 24; pos++) {
+        for (ch = 0; ch < 256; ch++) {
+            memcpy(key, sample, 24);
+            key[pos] = (char)ch;
+            if (!ut_key_agrees(key, 24)) {
+                bad++;
+                fprintf(stderr, "#   key with byte %d at %zu: wrong answer\n", ch, pos);
+            }
+        }
+    }
+    check(bad == 0, "every byte at every position of a key: accepted iff it decodes to 16 bytes");
+    /* the sample cut at every byte, and one byte too long */
+    bad = 0;
+    for (n = 0; n <= 24; n++)
+        bad += !ut_key_agrees(sample, n) || (n < 24 && base64_is_16_bytes(sample, n));
+    memcpy(key, sample, 24);
+    key[24] = 'A';
+    bad += base64_is_16_bytes(key, 25);
+    check(bad == 0, "a key cut at every byte, or a byte longer, is refused");
+    /* ws_test's bad keys: 15 bytes, 17 bytes, not base64; base64url's - and _ */
+    check(!base64_is_16_bytes("AAAAAAAAAAAAAAAAAAAA", 20) &&
+          !base64_is_16_bytes("AAAAAAAAAAAAAAAAAAAAAAA=", 24) &&
+          !base64_is_16_bytes("!!!!!!!!!!!!!!!!!!!!!!==", 24) &&
+          !base64_is_16_bytes("dGhlIHNhbXBsZSBub25jZ-==", 24) &&
+          !base64_is_16_bytes("d_hlIHNhbXBsZSBub25jZQ==", 24), "15, 17 bytes, non-base64, base64url: refused");
 }
 
 /* RFC 6455 §1.3 / §4.2.2: the sample key's accept value. */
@@ -2330,10 +2382,9 @@ int main(void)
     test_sha1_padding_boundaries();
     test_sha1_million_a();
     test_base64_encode_rfc4648_vectors();
-    test_base64_decode_rfc4648_vectors();
+    test_base64_reference_decoder();
     test_base64_round_trip_all_bytes();
-    test_base64_decode_rejects_bad_input();
-    test_base64_decode_out_size();
+    test_base64_is_16_bytes();
     test_ws_accept_key_rfc6455_sample();
 
     test_utf8_valid_texts();
