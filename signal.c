@@ -1828,9 +1828,10 @@ static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
  * bits (so one of "AQgw", whose values are 0, 16, 32, 48), then "==".
  * Checking that shape is as strict as decoding it. */
 static int base64_is_16_bytes(const char *s, size_t n) {
-    if (n != 24 || memchr("AQgw", s[21], 4) == NULL || s[22] != '=' || s[23] != '=') return 0;
+    if (n != 24 || s[22] != '=' || s[23] != '=') return 0;
+    if (s[21] != 'A' && s[21] != 'Q' && s[21] != 'g' && s[21] != 'w') return 0;
     for (size_t i = 0; i < 21; i++) {
-        if (memchr(base64_alphabet, s[i], 64) == NULL) return 0;
+        if (s[i] == '\0' || strchr(base64_alphabet, s[i]) == NULL) return 0;
     }
     return 1;
 }
