@@ -115,8 +115,7 @@
  * the layer above: a request head, a frame, a packet, an event.
  * ====================================================================== */
 
-/* A connection starts as HTTP and may become a WebSocket; when we are done
- * with it, it lingers until the peer closes, then dies. */
+/* Done with, a connection lingers until the peer closes, then dies. */
 enum conn_state {
     CONN_HTTP,      /* reading request heads, answering them */
     CONN_WS_ECHO,   /* a WebSocket on /echo */
@@ -312,8 +311,7 @@ static struct room *room_create(const char *name);
 static void room_join(struct room *r, struct client *c);
 static int room_table_grow(void);
 static size_t room_hash(const char *name, size_t buckets);
-static void room_trace(const char *name, const char *what, const struct client *c,
-                       const char *after);
+static void room_trace(const char *name, const char *what, const struct client *c, const char *after);
 
 /* Socket.IO packets, and the JSON they carry */
 static void sio_on_packet(struct client *c, const struct sio_packet *pk);
@@ -349,8 +347,7 @@ static void eio_polling_hint(struct client *c);
 
 /* WebSocket frames (RFC 6455 §5) */
 static void ws_on_input(struct client *c);
-static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
-                           struct ws_frame *f);
+static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload, struct ws_frame *f);
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]);
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
@@ -360,21 +357,18 @@ static void ws_on_close(struct client *c, const unsigned char *p, size_t n);
 static void ws_fail(struct client *c, int code, const char *why);
 static void ws_close(struct client *c, unsigned code);
 static void ws_send(struct client *c, int opcode, const void *payload, size_t len);
-static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
-                     const void *b, size_t b_len);
+static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len, const void *b, size_t b_len);
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len);
 static int ws_close_code_valid(unsigned code);
 static const char *ws_close_code_name(unsigned code);
-static void ws_trace(const struct client *c, const char *dir, int opcode,
-                     const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len);
-static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
-                           size_t n);
+static void ws_trace(const struct client *c, const char *dir, int opcode, const unsigned char *a,
+                     size_t a_len, const unsigned char *b, size_t b_len);
+static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p, size_t n);
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n);
 static int utf8_ascii8(const unsigned char *p);
 
 /* The WebSocket handshake (RFC 6455 §4.2), with SHA-1 and base64 */
-static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
-                       int head_only);
+static void ws_upgrade(struct client *c, const struct http_request *req, const char *path, int head_only);
 static int ws_handshake_valid(const struct http_request *req);
 static void ws_accept_key(const char *key, size_t key_len, char out[29]);
 static void sha1(const void *data, size_t len, unsigned char digest[20]);
@@ -404,8 +398,7 @@ static int http_has_dot_dot(const char *path, size_t n);
 static int http_hex_value(char ch);
 static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value);
 static int http_keep_alive(struct client *c);
-static void http_send_head(struct client *c, int status, const char *type,
-                           long long length, const char *extra);
+static void http_send_head(struct client *c, int status, const char *type, long long length, const char *extra);
 static void http_send(struct client *c, int status, const char *type, const char *body,
                       const char *extra, int head_only);
 static void http_send_error(struct client *c, int status, int head_only);
@@ -492,11 +485,9 @@ static void die(int code, const char *fmt, ...);
  * `break room_create_or_join`, then `print *c->room` after `finish`.
  * ====================================================================== */
 
-/* The chapter registers its handlers with socket.on(name, function) when
- * a socket connects, and socket.io calls the one whose name matches.
- * Here the match is a chain of strcmp()s.  'bye' (from step 5 on) only
- * prints a line on the server console, as the chapter's does.  An event
- * with no handler is ignored, as socket.io ignores it. */
+/* The chapter registers socket.on(name, function) handlers; socket.io calls
+ * the one whose name matches.  Here a chain of strcmp()s does.  'bye' only
+ * prints a line, as the chapter's does; an event with no handler is ignored. */
 static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
@@ -1216,10 +1207,9 @@ static void eio_send2(struct client *c, const char *prefix, const char *body, si
     ws_send2(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
 }
 
-/* 20 characters of URL-safe base64 from 15 random bytes (120 bits), as
- * socket.io's ids look.  120 random bits make a repeat among even a
- * million live clients a 1-in-10^24 event, so no scan of the other
- * clients' ids is made: that scan would cost more with every client. */
+/* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
+ * look.  120 bits make a repeat among a million clients a 1-in-10^24 event,
+ * so no scan of the others' ids (costlier with every client) is made. */
 static void id_generate(char out[ID_LEN + 1]) {
     unsigned char bytes[15];
     if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
@@ -2177,12 +2167,10 @@ static int http_query_param(const char *target, size_t target_len, const char *n
     return 0;
 }
 
-/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  A connection
- * answers one request at a time: while a response goes out it reads
- * nothing (client_update_events), so later requests wait in the kernel or
- * in c->in.  Once the response is all out -- at once, or later in
- * on_writable -- the connection closes or waits for its next head.
- * Returns 1 when it waits: a pipelined head may be in c->in already. */
+/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a
+ * response goes out the connection reads nothing (client_update_events):
+ * later requests wait in the kernel or in c->in.  Once it is all out, the
+ * connection closes, or returns 1: it waits for the next head (maybe in c->in). */
 static int http_keep_alive(struct client *c) {
     if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
@@ -2325,10 +2313,8 @@ static int file_open(const char *path, struct stat *st) {
         trace("refused a path that resolves outside the root");
         return -1;
     }
-    /* O_NONBLOCK: opening a FIFO must not stall the server.  O_NOFOLLOW:
-     * a file swapped for a symbolic link since realpath() looked is not
-     * followed (ELOOP, so 404).  What remains is a folder on the path
-     * swapped for a link in that moment: see the README. */
+    /* O_NOFOLLOW: a link swapped in since realpath() fails (ELOOP, 404).  A
+     * folder on the path swapped in that moment remains: see the README. */
     int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
@@ -2695,11 +2681,10 @@ static void buffer_shrink(struct buffer *b) {
     }
 }
 
-/* Empties a buffer.  Its memory goes back to the spares if they have room
- * (and never the loop's read buffer, which c->in only borrows): clients
- * that take turns talking then reuse the same few blocks, instead of the
- * heap's top growing and shrinking on every message, each time costing
- * page faults in the kernel.  Idle clients still hold no buffer at all. */
+/* Empties a buffer.  Its memory goes to the spares if they have room (never
+ * the loop's read buffer, which c->in only borrows), so clients that take
+ * turns reuse a few blocks instead of the heap growing and shrinking (and
+ * page-faulting) on every message.  Idle clients still hold no buffer. */
 static void buffer_free(struct buffer *b) {
     if (b->data == server.read_buf) {
         /* borrowed: nothing to give back */
