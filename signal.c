@@ -85,7 +85,8 @@
 #define ACCEPT_PAUSE_MS      100           /* out of descriptors: stop accepting this long */
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
-#define FULL_POLL_MS         50            /* while some clients are busy, everyone is polled this often */
+#define FULL_POLL_MS         50            /* under load, everyone is polled this often... */
+#define HOT_MIN_READY        16            /* ...where load is this many sockets ready at once */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 #define CLIENTS_CAP_MIN      64            /* the poll set's first size */
@@ -207,6 +208,7 @@ struct server {
     size_t count;               /* used entries of both arrays */
     size_t hot;                 /* entries [0, hot) are the listener and the busy clients */
     long long full_poll_due;    /* when poll_hot_first polls everyone again */
+    int under_load;             /* the last full poll found HOT_MIN_READY ready */
     size_t cap;
     size_t dead;                /* entries of dead_list */
     unsigned long next_number;
@@ -2809,17 +2811,18 @@ static void server_loop(void) {
 /* poll() costs in proportion to the descriptors it is given, ready or not:
  * with 10,000 idle clients, every turn would walk 10,000 sockets in the
  * kernel to find the few with news.  So the busy clients sit at the front
- * of the arrays (server.hot), and while they have news most turns poll
- * only them, sleeping on them alone when they are quiet.  Every
- * FULL_POLL_MS a full poll looks at everyone without sleeping: a poll()
- * that sleeps must first hook itself onto every socket's wait queue, which
- * costs about a microsecond per socket, and is done only when nobody is
- * busy any more.  An idle client is thus heard within FULL_POLL_MS; once
- * heard, it joins the front (see server_loop).
+ * of the arrays (server.hot), and under load -- a full poll found at
+ * least HOT_MIN_READY sockets ready -- most turns poll only them, sleeping
+ * on them alone when they are quiet.  Every FULL_POLL_MS a full poll looks
+ * at everyone without sleeping: a poll() that sleeps must first hook
+ * itself onto every socket's wait queue, about a microsecond per socket.
+ * Under load an idle client is thus heard within FULL_POLL_MS; otherwise
+ * every poll is a full one, and clients are heard in the order their
+ * bytes came.  A client that is heard joins the front (see server_loop).
  * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
     int ready;
-    if (server.hot > 1 && server.now < server.full_poll_due) {
+    if (server.under_load && server.hot > 1 && server.now < server.full_poll_due) {
         long long until_full = server.full_poll_due - server.now;
         int wait = poll_timeout() < until_full ? poll_timeout() : (int)until_full;
         *count = server.hot;
@@ -2829,7 +2832,10 @@ static int poll_hot_first(size_t *count) {
     hot_demote_quiet();
     server.full_poll_due = now_ms() + FULL_POLL_MS;
     *count = server.count;  /* clients accepted in this turn wait for the next */
-    return poll(server.pfds, (nfds_t)server.count, server.hot > 1 ? 0 : poll_timeout());
+    ready = poll(server.pfds, (nfds_t)server.count,
+                 server.under_load && server.hot > 1 ? 0 : poll_timeout());
+    server.under_load = ready >= HOT_MIN_READY;
+    return ready;
 }
 
 /* Before a full poll: busy clients that had no news since the last one
