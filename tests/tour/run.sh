@@ -24,6 +24,8 @@
 #   - the strings gdb shows after a pointer in a frame line
 #     ("Breakpoint 1, f (p=0x... "...") at ..."): memory beyond the data
 #   - the port in 127.0.0.1:PORT, a pid in "process N"
+#   - the offset in a symbol gdb names beside an address, "<server+4431>"
+#     (it moves whenever a field is added to struct server)
 #   - runs of spaces and tabs (one space), trailing blanks
 # Value-history numbers ($1, $2...) are compared exactly.
 #
@@ -199,6 +201,7 @@ awk -v steps="$dir/steps" -v client_ok="$client_ok" -v client_log="$dir/client.l
         sub(/^[0-9]+\t/, "N\t", s)
         gsub(/127\.0\.0\.1:[0-9]+/, "127.0.0.1:PORT", s)
         gsub(/process [0-9]+/, "process N", s)
+        gsub(/<[A-Za-z_][A-Za-z_0-9]*\+[0-9]+>/, "<symbol+N>", s)
         gsub(/[ \t]+/, " ", s)
         sub(/ $/, "", s)
         return s
