@@ -201,7 +201,7 @@ awk -v steps="$dir/steps" -v client_ok="$client_ok" -v client_log="$dir/client.l
         sub(/^[0-9]+\t/, "N\t", s)
         gsub(/127\.0\.0\.1:[0-9]+/, "127.0.0.1:PORT", s)
         gsub(/process [0-9]+/, "process N", s)
-        gsub(/<[A-Za-z_][A-Za-z_0-9]*\+[0-9]+>/, "<symbol+N>", s)
+        gsub(/\+[0-9]+>/, "+N>", s)
         gsub(/[ \t]+/, " ", s)
         sub(/ $/, "", s)
         return s
