@@ -86,7 +86,7 @@
 #define FD_RESERVE           16            /* descriptors kept free for files being served */
 #define TIMER_TICK_MS        20            /* timers are checked at most this often */
 #define FULL_POLL_MS         50            /* under load, everyone is polled this often... */
-#define HOT_MIN_READY        16            /* ...where load is this many sockets ready at once */
+#define HOT_MIN_READY        4             /* ...where load is this many sockets ready at once */
 #define TIMER_IDLE_MS        60000         /* poll() sleeps at most this long */
 #define ROOM_BUCKETS_MIN     64            /* the room hash table's first size */
 #define CLIENTS_CAP_MIN      64            /* the poll set's first size */
