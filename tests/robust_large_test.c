@@ -65,7 +65,7 @@ static void test_write_progress(const char *root)
     if (server_start(&full, "-r", root, NULL) != 0) {
         t_server_fd_limit = 0;
         check(0, "progress: server with 128 descriptors starts");
-        stop_within(&s, 3000);
+        server_stop_within(&s, 3000);
         return;
     }
     t_server_fd_limit = 0;
@@ -142,8 +142,8 @@ static void test_write_progress(const char *root)
         close_fd(dl[i]);
     }
     check(server_alive(&s) && server_alive(&full), "progress: servers alive");
-    stop_within(&s, 5000);
-    stop_within(&full, 5000);
+    server_stop_within(&s, 5000);
+    server_stop_within(&full, 5000);
 }
 
 /* Spec "Closing": a 16 MiB echo read at about 2 MiB/s after the client's
@@ -193,7 +193,7 @@ static void test_linger_slow_reader(void)
     close_fd(fd);
     free(data);
     free(back);
-    stop_within(&s, 5000);
+    server_stop_within(&s, 5000);
 }
 
 int main(void)

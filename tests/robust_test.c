@@ -40,30 +40,6 @@ static void skip(const char *what, const char *why)
     g_skipped++;
 }
 
-/* SIGTERM, then SIGKILL after within_ms: a server stuck in a loop must not
- * hold the suite for T_START_STOP_MS.  Returns the exit status as
- * server_stop() does (-1 if it had to be killed). */
-static int stop_within(struct server *s, int within_ms)
-{
-    int status = 0;
-    long long deadline = now_ms() + within_ms;
-    kill(s->pid, SIGTERM);
-    while (waitpid(s->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &status, 0);
-            unlink(s->stderr_path);
-            return -1;
-        }
-        sleep_ms(5);
-    }
-    unlink(s->stderr_path);
-    if (WIFSIGNALED(status)) {
-        return 128 + WTERMSIG(status);
-    }
-    return WEXITSTATUS(status);
-}
-
 /* The server's stderr so far (malloc'd, NUL-terminated). */
 static char *server_stderr(const struct server *s)
 {
@@ -159,7 +135,7 @@ static void test_room_mate_dropped_during_join(void)
     if (!check(a >= 0 && b >= 0, "uaf: A and B connect")) {
         close_fd(a);
         close_fd(b);
-        stop_within(&s, 3000);
+        server_stop_within(&s, 3000);
         return;
     }
     emit(a, "42[\"create or join\",\"foo\"]");
@@ -220,7 +196,7 @@ static void test_room_mate_dropped_during_join(void)
     check(wait_closed(a, ms(5000)), "uaf: A, who stopped reading, was dropped");
     close(a);
     check(server_alive(&s), "uaf: the server is alive at the end");
-    status = stop_within(&s, ms(5000));
+    status = server_stop_within(&s, ms(5000));
     check(status == 0, "uaf: the server exits 0 (no sanitizer report, no abort; got %d)", status);
 }
 
@@ -302,7 +278,7 @@ static void test_echo_heartbeat(void)
     }
     close_fd(fd);
     check(server_alive(&s), "heartbeat: server alive");
-    stop_within(&s, ms(5000));
+    server_stop_within(&s, ms(5000));
 }
 
 /* ---- 3. whole messages count -------------------------------------------- */
@@ -426,7 +402,7 @@ static void test_echo_whole_message_limit(void)
         }
     }
     check(server_alive(&s), "16 MiB: server alive");
-    stop_within(&s, ms(5000));
+    server_stop_within(&s, ms(5000));
 }
 
 /* ---- 4. the linger starts after the last byte --------------------------- */
@@ -480,7 +456,7 @@ static void test_linger_after_last_byte(void)
     linger_case(s.port, 0x88, 1000, "client's close");
     linger_case(s.port, 0x83, 1002, "server's close");
     check(server_alive(&s), "linger: server alive");
-    stop_within(&s, ms(5000));
+    server_stop_within(&s, ms(5000));
 }
 
 /* ---- 5. HEAD on the WebSocket paths ------------------------------------- */
@@ -553,7 +529,7 @@ static void test_head_on_websocket_paths(const char *root)
     head_case(s.port, "/echo", upgrade, 0);
     head_case(s.port, "/socket.io/?EIO=4&transport=websocket", upgrade, 0);
     check(server_alive(&s), "HEAD: server alive");
-    stop_within(&s, ms(5000));
+    server_stop_within(&s, ms(5000));
 }
 
 /* ---- 6. system failures (LD_PRELOAD shim) -------------------------------- */
@@ -672,7 +648,7 @@ static void test_accept_failure_does_not_spin(const char *dir, const char *root)
     }
     if (!is_loaded) {
         skip("accept() failing with ENOBUFS does not spin", "LD_PRELOAD had no effect (a static binary?)");
-        stop_within(&s, 3000);
+        server_stop_within(&s, 3000);
         goto out;
     }
     touch(active);
@@ -696,7 +672,7 @@ static void test_accept_failure_does_not_spin(const char *dir, const char *root)
           "accept: once accept() works again, the waiting client is served");
     http_response_free(&r);
     close_fd(fd);
-    check(stop_within(&s, ms(3000)) == 0, "accept: the server stops cleanly");
+    check(server_stop_within(&s, ms(3000)) == 0, "accept: the server stops cleanly");
 out:
     munmap((void *)count, 8);
     unsetenv("FI_ACTIVE");
@@ -742,7 +718,7 @@ static void test_alloc_failure_closes_one_client(const char *dir, const char *ro
     }
     if (!is_loaded) {
         skip("a failed allocation during a file send", "LD_PRELOAD had no effect (a static binary?)");
-        stop_within(&s, 3000);
+        server_stop_within(&s, 3000);
         goto out;
     }
     touch(active);
@@ -778,7 +754,7 @@ static void test_alloc_failure_closes_one_client(const char *dir, const char *ro
     check(strchr(err, '\n') != NULL, "alloc: the failure is reported with a line on stderr (got \"%.120s\")", err);
     printf("# alloc: server stderr: %.200s", err);
     free(err);
-    check(stop_within(&s, ms(3000)) == 0, "alloc: the server stops cleanly");
+    check(server_stop_within(&s, ms(3000)) == 0, "alloc: the server stops cleanly");
 out:
     unsetenv("FI_ACTIVE");
     unsetenv("FI_ALLOC_OVER");
@@ -864,7 +840,7 @@ static void test_symlink_race(const char *dir)
     check(served - leaks > 0 && missing > 0, "race: the swap was seen both ways (%d public, %d refused)", served - leaks, missing);
     check(leaks == 0, "race: no response carries the file outside ROOT (%d of %d did)", leaks, requests);
     check(server_alive(&s), "race: server alive");
-    stop_within(&s, ms(5000));
+    server_stop_within(&s, ms(5000));
 }
 
 /* ---- 9. churn: memory comes back ---------------------------------------- */
@@ -960,7 +936,7 @@ static void test_churn_gives_memory_back(void)
         check(after - before <= 1024, "churn: RSS back within 1 MiB of where it started (%+ld kB)", after - before);
     }
     check(server_alive(&s), "churn: server alive");
-    check(stop_within(&s, ms(5000)) == 0, "churn: server exits 0");
+    check(server_stop_within(&s, ms(5000)) == 0, "churn: server exits 0");
 }
 
 #ifndef ROBUST_NO_MAIN

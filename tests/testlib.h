@@ -177,12 +177,12 @@ static int server_start(struct server *s, const char *arg, ...)
     return 0;
 }
 
-/* Sends SIGTERM and waits; returns the exit status (or -1 if it had to be
- * killed, 128+N if a signal N ended it). */
-static int server_stop(struct server *s)
+/* Sends SIGTERM and waits up to within_ms, then SIGKILL; returns the exit
+ * status (or -1 if it had to be killed, 128+N if a signal N ended it). */
+static int server_stop_within(struct server *s, int within_ms)
 {
     int status = 0;
-    long long deadline = now_ms() + T_START_STOP_MS;
+    long long deadline = now_ms() + within_ms;
     kill(s->pid, SIGTERM);
     while (waitpid(s->pid, &status, WNOHANG) == 0) {
         if (now_ms() > deadline) {
@@ -198,6 +198,12 @@ static int server_stop(struct server *s)
         return 128 + WTERMSIG(status);
     }
     return WEXITSTATUS(status);
+}
+
+/* The same, with the time valgrind may need to stop. */
+static int server_stop(struct server *s)
+{
+    return server_stop_within(s, T_START_STOP_MS);
 }
 
 /* 1 while the server process is still running. */
