@@ -443,6 +443,7 @@ static void trace_client(const struct client *c, const char *fmt, ...);
 static const char *client_label(const struct client *c, char out[64]);
 static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
                               size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]);
+static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1]);
 
 /* The poll() loop */
 static void server_loop(void);
@@ -504,8 +505,7 @@ static void sio_on_event(struct client *c, const struct sio_event *ev) {
         fprintf(stderr, "%s: received bye\n", client_label(c, label));
     } else {
         char name[TRACE_PAYLOAD_MAX + 1];
-        const unsigned char *bytes = (const unsigned char *)ev->name;
-        trace_printable(bytes, strlen(ev->name), bytes, 0, name);
+        trace_text(ev->name, strlen(ev->name), name);
         trace_client(c, ": no handler for event '%s'", name);
     }
 }
@@ -750,7 +750,7 @@ static void room_trace(const char *name, const char *what, const struct client *
     char printable[TRACE_PAYLOAD_MAX + 1];
     char label[64];
     if (!server.verbose) return;
-    trace_printable((const unsigned char *)name, strlen(name), (const unsigned char *)name, 0, printable);
+    trace_text(name, strlen(name), printable);
     trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
 }
 
@@ -1596,7 +1596,7 @@ static void ws_trace_close(const struct client *c, const char *dir, const unsign
         return;
     }
     code = (unsigned)p[0] << 8 | p[1];
-    trace_printable(p + 2, n - 2, p, 0, reason);
+    trace_text(p + 2, n - 2, reason);
     trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
                  n > 2 ? ": " : "", reason);
 }
@@ -2072,8 +2072,7 @@ static void http_handle_request(struct client *c, const struct http_request *req
     int has_body = req->content_length > 0 || req->has_transfer_encoding;
     if (server.verbose) {
         char target[TRACE_PAYLOAD_MAX + 1];
-        const unsigned char *bytes = (const unsigned char *)req->target.p;
-        trace_printable(bytes, req->target.n, bytes, 0, target);
+        trace_text(req->target.p, req->target.n, target);
         trace_client(c, ": %.*s %s%s", (int)req->method.n, req->method.p, target,
                      strlen(target) < req->target.n ? "..." : "");
     }
@@ -2403,13 +2402,11 @@ static struct client *client_new(int fd) {
     server.pfds[c->slot].fd = fd;
     server.pfds[c->slot].revents = 0;
     client_update_events(c);
-    if (server.hot > 0) {
-        /* A new client talks at once (its request head): it starts among
-         * the busy ones, so that hot-only turns hear it (poll_hot_first). */
-        c->busy = 1;
-        slot_swap(c->slot, server.hot);
-        server.hot++;
-    }
+    /* A new client talks at once (its request head): it starts among the
+     * busy ones, so that hot-only turns hear it (poll_hot_first). */
+    c->busy = 1;
+    slot_swap(c->slot, server.hot);
+    server.hot++;
     return c;
 }
 
@@ -2759,6 +2756,11 @@ static size_t trace_printable(const unsigned char *a, size_t a_len, const unsign
     return n;
 }
 
+/* The same for one run of n bytes (a name, a path, a close reason). */
+static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1]) {
+    return trace_printable(s, n, s, 0, out);
+}
+
 /* ======================================================================
  * The poll() loop
  *
@@ -2999,15 +3001,13 @@ static long long client_check_timers(struct client *c, long long now) {
         client_kill(c, "no write progress: the peer stopped reading");
         return 0;
     }
-    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO) {
-        ws_check_heartbeat(c, now);
-    } else if (c->state == CONN_HTTP && client_has_output(c)) {
-        /* the head's clock starts again after the response */
-    } else if (c->deadline > 0 && now >= c->deadline) {
-        client_deadline_passed(c);
-    }
-    if (c->state == CONN_DEAD) return 0;
+    /* An HTTP response going out: the head's clock starts after it. */
     if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
+    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO)
+        ws_check_heartbeat(c, now);
+    else if (c->deadline > 0 && now >= c->deadline)
+        client_deadline_passed(c);
+    if (c->state == CONN_DEAD) return 0;
     return deadline_min(deadline_min(c->send_due, c->deadline),
                         deadline_min(c->ping_due, c->pong_due));
 }

@@ -1884,6 +1884,7 @@ static void ut_server_init(void)
     }
     server.pfds[0].fd = -1;
     server.count = 1;
+    server.hot = 1;     /* the listener's slot, as server_start sets it */
     server.listen_fd = -1;
     server.random_fd = open("/dev/urandom", O_RDONLY);
     server.ping_interval = DEFAULT_PING_INTERVAL_MS;
