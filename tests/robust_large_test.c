@@ -198,26 +198,13 @@ static void test_linger_slow_reader(void)
 
 int main(void)
 {
-    const char *slow = getenv("T_SLOW");
-    char *dir;
     char path[512];
     char file[600];
     int fd;
-    char *big;
-    g_slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
-    signal(SIGPIPE, SIG_IGN);
-    dir = make_temp_dir();
-    snprintf(path, sizeof path, "%s/root", dir);
-    mkdir(path, 0755);
-    snprintf(file, sizeof file, "%s/x.txt", path);
-    write_file(file, "hello\n", 6);
-    snprintf(file, sizeof file, "%s/big.bin", path);
-    big = calloc(1, MIB);
-    if (big == NULL) {
+    char *dir = robust_setup(path, sizeof path);
+    if (dir == NULL) {
         return 2;
     }
-    write_file(file, big, MIB);
-    free(big);
     /* 64 MiB, sparse: no disk, but more than any socket buffer. */
     snprintf(file, sizeof file, "%s/huge.bin", path);
     fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -939,29 +939,39 @@ static void test_churn_gives_memory_back(void)
     check(server_stop_within(&s, ms(5000)) == 0, "churn: server exits 0");
 }
 
-#ifndef ROBUST_NO_MAIN
-int main(void)
+/* What both robust suites start with: T_SLOW, SIGPIPE ignored, and a
+ * temporary ROOT (its path in `path`) holding x.txt and a 1 MiB big.bin.
+ * Returns the temporary folder, or NULL if it could not be made. */
+static char *robust_setup(char *path, size_t size)
 {
     const char *slow = getenv("T_SLOW");
+    char file[600];
     char *dir;
-    char path[512];
     char *big;
     g_slow = slow != NULL && *slow != '\0' && strcmp(slow, "0") != 0;
     signal(SIGPIPE, SIG_IGN);
     dir = make_temp_dir();
-    snprintf(path, sizeof path, "%s/root", dir);
+    snprintf(path, size, "%s/root", dir);
     mkdir(path, 0755);
-    {
-        char file[600];
-        snprintf(file, sizeof file, "%s/x.txt", path);
-        write_file(file, "hello\n", 6);
-        snprintf(file, sizeof file, "%s/big.bin", path);
-        big = calloc(1, MIB);
-        if (big == NULL) {
-            return 2;
-        }
-        write_file(file, big, MIB);
-        free(big);
+    snprintf(file, sizeof file, "%s/x.txt", path);
+    write_file(file, "hello\n", 6);
+    snprintf(file, sizeof file, "%s/big.bin", path);
+    big = calloc(1, MIB);
+    if (big == NULL) {
+        return NULL;
+    }
+    write_file(file, big, MIB);
+    free(big);
+    return dir;
+}
+
+#ifndef ROBUST_NO_MAIN
+int main(void)
+{
+    char path[512];
+    char *dir = robust_setup(path, sizeof path);
+    if (dir == NULL) {
+        return 2;
     }
 
     RUN(test_room_mate_dropped_during_join());
