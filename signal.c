@@ -251,14 +251,8 @@ struct http_request {
     int error_status;           /* when the parser returns -1: 400, 431 or 505 */
 };
 
-enum {
-    WS_CONTINUATION = 0,
-    WS_TEXT = 1,
-    WS_BINARY = 2,
-    WS_CLOSE = 8,
-    WS_PING = 9,
-    WS_PONG = 10
-};
+/* WebSocket opcodes (RFC 6455 §5.2). */
+enum { WS_CONTINUATION = 0, WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, WS_PING = 9, WS_PONG = 10 };
 
 struct ws_frame {
     int fin;
@@ -270,13 +264,8 @@ struct ws_frame {
     int error;              /* the close code, when the parser says -1 */
 };
 
-enum {
-    SIO_CONNECT = 0,
-    SIO_DISCONNECT = 1,
-    SIO_EVENT = 2,
-    SIO_ACK = 3,
-    SIO_CONNECT_ERROR = 4
-};
+/* Socket.IO packet types (the digit after Engine.IO's "4"). */
+enum { SIO_CONNECT = 0, SIO_DISCONNECT = 1, SIO_EVENT = 2, SIO_ACK = 3, SIO_CONNECT_ERROR = 4 };
 
 struct sio_packet {
     int eio_type;           /* Engine.IO type, 0..6 */
