@@ -2415,7 +2415,7 @@ static int server_grow(void) {
     if (pfds == NULL) return -1;
     server.pfds = pfds;
     for (size_t i = 0; i < 3; i++) {
-        struct client **array = realloc(*arrays[i], cap * sizeof *array);
+        struct client **array = realloc(*arrays[i], cap * sizeof(struct client *));
         if (array == NULL) return -1;
         *arrays[i] = array;
     }
