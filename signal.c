@@ -417,15 +417,12 @@ static void client_update_events(struct client *c);
 static void client_close_gracefully(struct client *c);
 static void client_kill(struct client *c, const char *reason);
 static void client_out_of_memory(struct client *c);
-static void client_free(struct client *c);
 static void clients_reap(void);
-static void slot_move(size_t from, size_t to);
 static void slot_swap(size_t i, size_t j);
 static size_t buffer_used(const struct buffer *b);
 static int buffer_reserve(struct buffer *b, size_t more);
 static int buffer_append(struct buffer *b, const void *data, size_t n);
 static void buffer_consume(struct buffer *b, size_t n);
-static void buffer_shrink(struct buffer *b);
 static void buffer_free(struct buffer *b);
 static void trace(const char *fmt, ...);
 static void trace_client(const struct client *c, const char *fmt, ...);
@@ -2374,11 +2371,10 @@ static void file_close(struct client *c) {
  * turn (see client_kill), so no handler touches a client freed under it.
  * ====================================================================== */
 
-/* Adds a connection to the poll set; the arrays grow as clients come. */
+/* Adds a connection to the poll set, growing the arrays if they are full. */
 static struct client *client_new(int fd) {
-    struct client *c;
     if (server.count == server.cap && server_grow() < 0) return NULL;
-    c = calloc(1, sizeof *c);
+    struct client *c = calloc(1, sizeof *c);
     if (c == NULL) return NULL;
     c->fd = fd;
     c->number = ++server.next_number;
@@ -2399,43 +2395,34 @@ static struct client *client_new(int fd) {
     return c;
 }
 
-/* Doubles the poll set and the arrays that run beside it.  Returns 0, or
- * -1 if out of memory (the old arrays stay valid either way). */
+/* Doubles the poll set and the three arrays of clients that run beside it.
+ * Returns 0, or -1 if out of memory (the old arrays stay valid either way). */
 static int server_grow(void) {
     size_t cap = server.cap * 2;
+    struct client ***arrays[] = {&server.clients, &server.flush_list, &server.dead_list};
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
-    struct client **clients;
     if (pfds == NULL) return -1;
     server.pfds = pfds;
-    clients = realloc(server.clients, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.clients = clients;
-    clients = realloc(server.flush_list, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.flush_list = clients;
-    clients = realloc(server.dead_list, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.dead_list = clients;
+    for (size_t i = 0; i < 3; i++) {
+        struct client **array = realloc(*arrays[i], cap * sizeof(struct client *));
+        if (array == NULL) return -1;
+        *arrays[i] = array;
+    }
     server.cap = cap;
     return 0;
 }
 
-/* Queues bytes for the client.  A client that lets more than OUT_MAX pile
- * up has stopped reading: it is dropped rather than slowing anyone else. */
+/* Queues bytes for the client.  A Socket.IO client receives what others
+ * send; one that lets more than OUT_MAX pile up has stopped reading, and is
+ * dropped rather than slowing anyone else.  (/echo clients only get their
+ * own bytes back: they are slowed down instead, see client_update_events.) */
 static void client_queue(struct client *c, const void *data, size_t n) {
     if (c->state == CONN_DEAD) return;
-    /* Socket.IO clients receive what others send; one that stops reading
-     * is dropped.  (/echo clients only get their own bytes back: they are
-     * slowed down instead, see client_update_events.) */
     if (c->state == CONN_WS_SIO && buffer_used(&c->out) > OUT_MAX) {
         client_kill(c, "output queue over the limit: the client stopped reading");
-        return;
-    }
-    if (buffer_append(&c->out, data, n) < 0) {
+    } else if (buffer_append(&c->out, data, n) < 0) {
         client_out_of_memory(c);
-        return;
-    }
-    if (c->send_due == 0) {
+    } else if (c->send_due == 0) {
         /* The write-progress clock: a reader that takes nothing for
          * SEND_TIMEOUT_MS is gone, whatever the protocol. */
         c->send_due = server.now + SEND_TIMEOUT_MS;
@@ -2446,10 +2433,9 @@ static void client_queue(struct client *c, const void *data, size_t n) {
 /* Asks for a flush at the end of this turn of the loop: a burst of
  * messages to one client then costs one write() instead of one each. */
 static void client_flush_later(struct client *c) {
-    if (!c->flush_queued && c->state != CONN_DEAD) {
-        c->flush_queued = 1;
-        server.flush_list[server.flush_count++] = c;
-    }
+    if (c->flush_queued || c->state == CONN_DEAD) return;
+    c->flush_queued = 1;
+    server.flush_list[server.flush_count++] = c;
 }
 
 /* The end of a turn: write what the handlers queued. */
@@ -2498,12 +2484,11 @@ static int client_has_output(const struct client *c) {
     return buffer_used(&c->out) > 0 || c->file_fd >= 0;
 }
 
-/* What this client waits for in poll(). */
+/* What this client waits for in poll().  No reading: a dead client; an HTTP
+ * client while its response goes out (one at a time: pipelined requests wait
+ * in the kernel); an /echo client with OUT_MAX of echoes queued (back-pressure). */
 static void client_update_events(struct client *c) {
     short events = POLLIN;
-    /* No reading: a dead client; an HTTP client while its response goes
-     * out (one at a time: pipelined requests wait in the kernel); an /echo
-     * client with OUT_MAX of echoes waiting (back-pressure). */
     if (c->state == CONN_DEAD || (c->state == CONN_HTTP && client_has_output(c)) ||
         (c->state == CONN_WS_ECHO && buffer_used(&c->out) > OUT_MAX)) {
         events = 0;
@@ -2524,18 +2509,15 @@ static void client_close_gracefully(struct client *c) {
     client_flush(c);
 }
 
-/* Marks a client closed.
- *
- * The design rule: a kill only marks; nothing is freed until the loop's
- * turn ends.  Any send can kill its target (the OUT_MAX rule), and sends
- * happen in the middle of handlers -- room_join_second tells the first
- * peer "join", then goes on using the room and the newcomer.  So a killed
- * client leaves its room at once (nobody relays to it, a newcomer can take
- * its place) but its struct stays valid, and a room left empty stays valid
- * too, until clients_reap() and rooms_reap() run after every handler of
- * the turn has returned.  Code after a send may therefore use the client
- * and its room freely: at worst it writes to a dead client, which is a
- * no-op (client_queue), or puts it in a room, which clients_reap() undoes. */
+/* Marks a client closed.  The design rule: a kill only marks; nothing is
+ * freed until the loop's turn ends.  Any send can kill its target (the
+ * OUT_MAX rule), and sends happen mid-handler: room_join_second tells the
+ * first peer "join", then goes on using the room and the newcomer.  So a
+ * killed client leaves its room at once (nobody relays to it, a newcomer
+ * can take its place), but its struct, and a room left empty, stay valid
+ * until clients_reap() and rooms_reap() run after every handler of the
+ * turn.  Code after a send may use both: at worst it writes to a dead
+ * client (a no-op) or puts it in a room, which clients_reap() undoes. */
 static void client_kill(struct client *c, const char *reason) {
     if (c->state == CONN_DEAD) return;
     trace_client(c, ": closed (%s)", reason);
@@ -2551,58 +2533,42 @@ static void client_out_of_memory(struct client *c) {
     client_kill(c, "out of memory");
 }
 
-static void client_free(struct client *c) {
-    close(c->fd);
-    if (c->file_fd >= 0)
-        file_close(c);
-    buffer_free(&c->in);
-    buffer_free(&c->out);
-    buffer_free(&c->msg);
-    free(c);
-}
-
-/* Frees the clients killed during this turn (server.dead_list: no scan of
- * the live ones); the last entry of the arrays moves into each freed slot.
- * room_leave() again, because a handler may have put a client into a room
- * after a send had killed it. */
+/* Frees the clients killed this turn (server.dead_list: no scan of the live
+ * ones).  Each is swapped to the end of the arrays, which then shrink. */
 static void clients_reap(void) {
     while (server.dead > 0) {
         struct client *c = server.dead_list[--server.dead];
-        size_t hole = c->slot;
-        room_leave(c);
-        if (hole < server.hot) {
-            /* Keep the busy part in one piece: its last entry fills the
-             * hole, and the hole moves to the start of the rest. */
+        room_leave(c);      /* again: see client_kill */
+        if (c->slot < server.hot) {
+            /* Keep the busy part [0, hot) in one piece: leave by its end. */
             server.hot--;
-            slot_move(server.hot, hole);
-            hole = server.hot;
+            slot_swap(c->slot, server.hot);
         }
         server.count--;
-        slot_move(server.count, hole);
-        client_free(c);
+        slot_swap(c->slot, server.count);
+        close(c->fd);
+        if (c->file_fd >= 0)
+            file_close(c);
+        buffer_free(&c->in);
+        buffer_free(&c->out);
+        buffer_free(&c->msg);
+        free(c);
     }
 }
 
-/* Moves the client in slot `from` of the arrays to slot `to`. */
-static void slot_move(size_t from, size_t to) {
-    if (from == to) return;
-    server.pfds[to] = server.pfds[from];
-    server.clients[to] = server.clients[from];
-    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): slot `from` < count holds a live client */
-    server.clients[to]->slot = to;
-}
-
-/* Swaps two clients' slots. */
+/* Swaps the clients in slots i and j of the arrays. */
 static void slot_swap(size_t i, size_t j) {
     struct pollfd pfd = server.pfds[i];
     struct client *c = server.clients[i];
-    slot_move(j, i);
+    server.pfds[i] = server.pfds[j];
+    server.clients[i] = server.clients[j];
+    /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): slots 1..count-1 hold clients */
+    server.clients[i]->slot = i;
     server.pfds[j] = pfd;
     server.clients[j] = c;
     c->slot = j;
 }
 
-/* The unread bytes of a buffer. */
 static size_t buffer_used(const struct buffer *b) {
     return b->len - b->start;
 }
@@ -2610,8 +2576,6 @@ static size_t buffer_used(const struct buffer *b) {
 /* Makes room for `more` bytes after the used ones: first by moving the used
  * bytes to the front, then by doubling.  Returns 0, or -1 if out of memory. */
 static int buffer_reserve(struct buffer *b, size_t more) {
-    size_t cap;
-    char *data;
     if (b->start > 0 && b->cap - b->len < more) {
         memmove(b->data, b->data + b->start, buffer_used(b));
         b->len -= b->start;
@@ -2623,12 +2587,11 @@ static int buffer_reserve(struct buffer *b, size_t more) {
         b->cap = server.spare_cap[server.spare_count];
         server.spare_bytes -= b->cap;
     }
-    size_t need = b->len + more;
-    if (need <= b->cap) return 0;
-    cap = b->cap ? b->cap : BUFFER_CAP_MIN;
-    while (cap < need)
+    if (b->len + more <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : BUFFER_CAP_MIN;
+    while (cap < b->len + more)
         cap *= 2;
-    data = realloc(b->data, cap);
+    char *data = realloc(b->data, cap);
     if (data == NULL) return -1;
     b->data = data;
     b->cap = cap;
@@ -2643,39 +2606,34 @@ static int buffer_append(struct buffer *b, const void *data, size_t n) {
     return 0;
 }
 
-/* Drops n bytes from the front; an emptied buffer gives its memory back. */
+/* Drops n bytes from the front.  An emptied buffer gives its memory back;
+ * one that grew for a big message gives most of it back once that message
+ * is consumed, even if bytes of the next one remain. */
 static void buffer_consume(struct buffer *b, size_t n) {
     b->start += n;
-    if (b->start >= b->len)
+    if (b->start >= b->len) {
         buffer_free(b);
-    else
-        buffer_shrink(b);
-}
-
-/* A buffer that grew for one big message gives most of its memory back
- * once that message is consumed, even if bytes of the next one remain. */
-static void buffer_shrink(struct buffer *b) {
+        return;
+    }
     size_t used = buffer_used(b);
-    size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
-    char *data;
     if (b->data == server.read_buf || b->cap <= BUFFER_KEEP || used > b->cap / 4) return;
+    size_t cap = used * 2 > BUFFER_KEEP ? used * 2 : BUFFER_KEEP;
     memmove(b->data, b->data + b->start, used);
     b->start = 0;
     b->len = used;
-    data = realloc(b->data, cap);
+    char *data = realloc(b->data, cap);
     if (data != NULL) {
         b->data = data;
         b->cap = cap;
     }
 }
 
-/* Empties a buffer.  Its memory goes to the spares if they have room (never
- * the loop's read buffer, which c->in only borrows), so clients that take
- * turns reuse a few blocks instead of the heap growing and shrinking (and
- * page-faulting) on every message.  Idle clients still hold no buffer. */
+/* Empties a buffer.  Its memory goes to the spares if they have room, so
+ * clients that take turns reuse a few blocks instead of the heap growing and
+ * shrinking (and page-faulting) on every message.  Idle clients hold none. */
 static void buffer_free(struct buffer *b) {
     if (b->data == server.read_buf) {
-        /* borrowed: nothing to give back */
+        /* c->in only borrowed the loop's read buffer: nothing to give back */
     } else if (b->data != NULL && b->cap <= SPARE_CAP_MAX && server.spare_count < SPARE_COUNT &&
                server.spare_bytes + b->cap <= SPARE_BYTES_MAX) {
         server.spare_data[server.spare_count] = b->data;
@@ -2685,10 +2643,7 @@ static void buffer_free(struct buffer *b) {
     } else {
         free(b->data);
     }
-    b->data = NULL;
-    b->start = 0;
-    b->len = 0;
-    b->cap = 0;
+    *b = (struct buffer){NULL, 0, 0, 0};
 }
 
 /* One line on stderr, only with -v: how a learner watches the wire. */
@@ -2701,7 +2656,7 @@ static void trace(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* A trace line about one connection: its label, then the text. */
+/* The same about one connection: its label, then the text. */
 static void trace_client(const struct client *c, const char *fmt, ...) {
     char label[64];
     va_list ap;
@@ -2713,9 +2668,8 @@ static void trace_client(const struct client *c, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: how
- * -v names a connection from its first request to its close, so that the
- * id a page shows can be found with grep. */
+/* "conn 4", or "conn 4 [socket id]" once Socket.IO has given it one: its
+ * name in every -v line, so that the id a page shows can be found with grep. */
 static const char *client_label(const struct client *c, char out[64]) {
     if (c->sio_id[0] != '\0')
         snprintf(out, 64, "conn %lu [%s]", c->number, c->sio_id);
