@@ -2399,15 +2399,19 @@ static struct client *client_new(int fd) {
  * Returns 0, or -1 if out of memory (the old arrays stay valid either way). */
 static int server_grow(void) {
     size_t cap = server.cap * 2;
-    struct client ***arrays[] = {&server.clients, &server.flush_list, &server.dead_list};
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
+    struct client **clients;
     if (pfds == NULL) return -1;
     server.pfds = pfds;
-    for (size_t i = 0; i < 3; i++) {
-        struct client **array = realloc(*arrays[i], cap * sizeof(struct client *));
-        if (array == NULL) return -1;
-        *arrays[i] = array;
-    }
+    clients = realloc(server.clients, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.clients = clients;
+    clients = realloc(server.flush_list, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.flush_list = clients;
+    clients = realloc(server.dead_list, cap * sizeof(struct client *));
+    if (clients == NULL) return -1;
+    server.dead_list = clients;
     server.cap = cap;
     return 0;
 }
