@@ -342,7 +342,6 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]);
 static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p);
-static size_t ws_message_max(const struct client *c);
 static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len);
 static void ws_on_close(struct client *c, const unsigned char *p, size_t n);
 static void ws_fail(struct client *c, int code, const char *why);
@@ -354,9 +353,7 @@ static int ws_close_code_valid(unsigned code);
 static const char *ws_close_code_name(unsigned code);
 static void ws_trace(const struct client *c, const char *dir, int opcode, const unsigned char *a,
                      size_t a_len, const unsigned char *b, size_t b_len);
-static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p, size_t n);
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n);
-static int utf8_ascii8(const unsigned char *p);
 
 /* The WebSocket handshake (RFC 6455 §4.2), with SHA-1 and base64 */
 static void ws_upgrade(struct client *c, const struct http_request *req, const char *path, int head_only);
@@ -1297,10 +1294,10 @@ static void ws_on_input(struct client *c) {
     while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
         struct ws_frame f;
         unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
-        /* The limit is per message: fragments already held count too, so
-         * the frame that would pass it fails as soon as its header is in. */
-        size_t max = ws_message_max(c) - buffer_used(&c->msg);
-        long n = ws_frame_parse(p, buffer_used(&c->in) - used, max, &f);
+        /* The message limit (1009 beyond it) counts the fragments already
+         * held, so the frame that would pass it fails once its header is in. */
+        size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
+        long n = ws_frame_parse(p, buffer_used(&c->in) - used, max - buffer_used(&c->msg), &f);
         if (n == 0) break;
         if (n < 0) {
             ws_fail(c, f.error, f.error == 1009 ? "frame too big" : "bad frame header");
@@ -1330,25 +1327,21 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     f->opcode = buf[0] & 0x0F;
     f->masked = buf[1] >> 7;
     uint64_t n = buf[1] & 0x7F;
-    /* §5.2: RSV bits MUST be 0 without an extension; 3-7 and 11-15 are
-     * reserved opcodes. */
+    /* §5.2: RSV bits MUST be 0 without an extension; opcodes 3-7, 11-15 are reserved. */
     if ((buf[0] & 0x70) != 0) return -1;
     if ((f->opcode > WS_BINARY && f->opcode < WS_CLOSE) || f->opcode > WS_PONG) return -1;
     /* §5.1: a server MUST close the connection upon an unmasked frame. */
     if (!f->masked) return -1;
     /* §5.5: control frames are never fragmented and carry at most 125 bytes. */
     if (f->opcode >= WS_CLOSE && (!f->fin || n > WS_CONTROL_MAX)) return -1;
-    if (n == 126) {
-        if (len < 4) return 0;
-        n = (uint64_t)buf[2] << 8 | buf[3];
-        h = 4;
-    } else if (n == 127) {
-        if (len < 10) return 0;
-        if (buf[2] & 0x80) return -1;   /* §5.2: the most significant bit MUST be 0 */
+    if (n >= 126) {
+        size_t ext = n == 126 ? 2 : 8;      /* a 16- or 64-bit big-endian length follows */
+        if (len < 2 + ext) return 0;
+        if (ext == 8 && (buf[2] & 0x80)) return -1;   /* §5.2: its top bit MUST be 0 */
         n = 0;
-        for (int i = 2; i < 10; i++)
-            n = n << 8 | buf[i];
-        h = 10;
+        for (size_t i = 0; i < ext; i++)
+            n = n << 8 | buf[2 + i];
+        h = 2 + ext;
     }
     if (f->opcode < WS_CLOSE && n > max_payload) {
         f->error = 1009;    /* §7.4.1: message too big */
@@ -1386,20 +1379,17 @@ static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsign
     ws_trace(c, "->", f->opcode, p, f->payload_len, NULL, 0);
     if (c->state == CONN_WS_ECHO)
         ws_heartbeat_answered(c);   /* on /echo, any frame shows the peer is there */
-    if (f->opcode == WS_PING) {
-        ws_send(c, WS_PONG, p, f->payload_len);  /* §5.5.2 */
-    } else if (f->opcode == WS_PONG) {
-        return;                                           /* §5.5.3: unsolicited is fine */
-    } else if (f->opcode == WS_CLOSE) {
+    if (f->opcode == WS_PING)
+        ws_send(c, WS_PONG, p, f->payload_len);     /* §5.5.2 */
+    else if (f->opcode == WS_CLOSE)
         ws_on_close(c, p, f->payload_len);
-    } else {
+    else if (f->opcode != WS_PONG)                  /* §5.5.3: a pong needs nothing */
         ws_on_data_frame(c, f, p);
-    }
 }
 
-/* Text and binary frames, whole or in fragments (§5.4). */
+/* Text and binary frames, whole or in fragments (§5.4).  No message gets
+ * past its limit here: ws_on_input gave ws_frame_parse what was left of it. */
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
-    size_t max = ws_message_max(c);
     if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
         ws_fail(c, 1002, "continuation frame with no message to continue");
         return;
@@ -1425,10 +1415,6 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
         ws_on_message(c, f->opcode, p, f->payload_len);
         return;
     }
-    if (buffer_used(&c->msg) + f->payload_len > max) {
-        ws_fail(c, 1009, "message too big");
-        return;
-    }
     if (buffer_append(&c->msg, p, f->payload_len) < 0) {
         client_out_of_memory(c);
         return;
@@ -1439,11 +1425,6 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
         ws_on_message(c, opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
         buffer_free(&c->msg);
     }
-}
-
-/* The largest message this endpoint takes (1009 beyond it). */
-static size_t ws_message_max(const struct client *c) {
-    return c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
 }
 
 /* A whole message, from one frame or reassembled from several. */
@@ -1480,15 +1461,12 @@ static void ws_fail(struct client *c, int code, const char *why) {
 /* The one close path: a close frame with the code, out of the room at
  * once, then the TCP connection closes once the frame is out. */
 static void ws_close(struct client *c, unsigned code) {
-    unsigned char payload[2];
-    payload[0] = (unsigned char)(code >> 8);
-    payload[1] = (unsigned char)code;
+    unsigned char payload[2] = {(unsigned char)(code >> 8), (unsigned char)code};
     ws_send(c, WS_CLOSE, payload, 2);
     room_leave(c);
     client_close_gracefully(c);
 }
 
-/* Sends one frame; the frame header goes in front of the payload. */
 static void ws_send(struct client *c, int opcode, const void *payload, size_t len) {
     ws_send2(c, opcode, payload, len, NULL, 0);
 }
@@ -1553,49 +1531,46 @@ static const char *ws_close_code_name(unsigned code) {
 }
 
 /* One frame under -v, as text a learner can read: a text frame's payload
- * as it is (cut short), a close decoded, the others by name and size. */
+ * as it is (cut short), a close decoded ("close 1001 going away: bye"),
+ * the others by name and size.  A close frame comes in one part, a. */
 static void ws_trace(const struct client *c, const char *dir, int opcode,
                      const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len) {
+    static const char *const names[] = {[WS_CONTINUATION] = "continuation", [WS_BINARY] = "binary",
+                                        [WS_PING] = "ping", [WS_PONG] = "pong"};
     char text[TRACE_PAYLOAD_MAX + 1];
     size_t len = a_len + b_len;
-    const char *name = opcode == WS_PING ? "ping" : opcode == WS_PONG ? "pong" : "binary";
-    if (opcode == WS_CONTINUATION)
-        name = "continuation";
     if (!server.verbose) return;
-    if (opcode == WS_CLOSE)
-        ws_trace_close(c, dir, a, a_len);
-    else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len)
+    if (opcode == WS_CLOSE && a_len >= 2) {
+        unsigned code = (unsigned)a[0] << 8 | a[1];
+        trace_text(a + 2, a_len - 2, text);
+        trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
+                     a_len > 2 ? ": " : "", text);
+    } else if (opcode == WS_CLOSE) {
+        trace_client(c, " %s close, %s", dir,
+                     a_len == 0 ? "no code" : "a 1-byte payload (invalid)");
+    } else if (opcode == WS_TEXT && trace_printable(a, a_len, b, b_len, text) < len) {
         trace_client(c, " %s %s... (%lu bytes)", dir, text, (unsigned long)len);
-    else if (opcode == WS_TEXT)
+    } else if (opcode == WS_TEXT) {
         trace_client(c, " %s %s", dir, text);
-    else
-        trace_client(c, " %s %s, %lu byte%s", dir, name, (unsigned long)len, len == 1 ? "" : "s");
-}
-
-/* A close frame under -v, decoded: "close 1001 going away". */
-static void ws_trace_close(const struct client *c, const char *dir, const unsigned char *p,
-                           size_t n) {
-    char reason[TRACE_PAYLOAD_MAX + 1];
-    unsigned code;
-    if (n < 2) {
-        trace_client(c, " %s close, %s", dir, n == 0 ? "no code" : "a 1-byte payload (invalid)");
-        return;
+    } else {
+        trace_client(c, " %s %s, %lu byte%s", dir, names[opcode], (unsigned long)len,
+                     len == 1 ? "" : "s");
     }
-    code = (unsigned)p[0] << 8 | p[1];
-    trace_text(p + 2, n - 2, reason);
-    trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
-                 n > 2 ? ": " : "", reason);
 }
 
 /* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
- * is valid so far but ends inside a character, 1 if valid and complete. */
+ * is valid so far but ends inside a character, 1 if valid and complete.
+ * The byte ranges are those of RFC 3629 §4. */
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned char b = s[i];
         if (st->need == 0 && b < 0x80) {
-            /* ASCII, the common case: 8 bytes at a time where we can. */
-            if (i + 8 <= n && utf8_ascii8(s + i))
+            /* ASCII, the common case: 8 bytes at a time where all 8 are. */
+            uint64_t eight = 0;
+            if (i + 8 <= n)
+                memcpy(&eight, s + i, 8);
+            if (i + 8 <= n && (eight & 0x8080808080808080ULL) == 0)
                 i += 8;
             else
                 i++;
@@ -1613,34 +1588,23 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
         st->hi = 0xBF;
         if (b >= 0xC2 && b <= 0xDF) {
             st->need = 1;                       /* U+0080..U+07FF */
-        } else if (b == 0xE0) {
-            st->need = 2;
-            st->lo = 0xA0;                      /* not an overlong form */
-        } else if (b == 0xED) {
-            st->need = 2;
-            st->hi = 0x9F;                      /* not a surrogate D800..DFFF */
-        } else if (b >= 0xE1 && b <= 0xEF) {
-            st->need = 2;
-        } else if (b == 0xF0) {
-            st->need = 3;
-            st->lo = 0x90;                      /* not an overlong form */
-        } else if (b >= 0xF1 && b <= 0xF3) {
-            st->need = 3;
-        } else if (b == 0xF4) {
-            st->need = 3;
-            st->hi = 0x8F;                      /* not above U+10FFFF */
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            st->need = 2;                       /* U+0800..U+FFFF */
+            if (b == 0xE0)
+                st->lo = 0xA0;                  /* not an overlong form */
+            if (b == 0xED)
+                st->hi = 0x9F;                  /* not a surrogate D800..DFFF */
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            st->need = 3;                       /* U+10000..U+10FFFF */
+            if (b == 0xF0)
+                st->lo = 0x90;                  /* not an overlong form */
+            if (b == 0xF4)
+                st->hi = 0x8F;                  /* not above U+10FFFF */
         } else {
             return -1;                          /* 80..C1, F5..FF never start a character */
         }
     }
     return st->need == 0 ? 1 : 0;
-}
-
-/* 1 if none of the 8 bytes at p has its top bit set (all ASCII). */
-static int utf8_ascii8(const unsigned char *p) {
-    uint64_t eight;
-    memcpy(&eight, p, 8);
-    return (eight & 0x8080808080808080ULL) == 0;
 }
 
 /* ======================================================================
@@ -1658,8 +1622,7 @@ static int utf8_ascii8(const unsigned char *p) {
  * connection over to frames. */
 static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
                        int head_only) {
-    char accept[29];
-    char response[256];
+    char accept[29], response[256];
     int n;
     int sio = strcmp(path, "/socket.io/") == 0;
     if (sio && eio_check_query(c, req, head_only) < 0) return;
@@ -1697,7 +1660,7 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
 static int ws_handshake_valid(const struct http_request *req) {
     if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) return 0;
     if (req->minor_version != 1 || req->host_count != 1) return 0;
-    if (!req->upgrade_websocket || !req->connection_upgrade || req->ws_key.p == NULL) return 0;
+    if (!req->upgrade_websocket || !req->connection_upgrade) return 0;
     return base64_is_16_bytes(req->ws_key.p, req->ws_key.n);
 }
 
@@ -1738,6 +1701,7 @@ static void sha1(const void *data, size_t len, unsigned char digest[20]) {
 
 /* FIPS 180-4 §6.1.2: one 64-byte block. */
 static void sha1_block(uint32_t h[5], const unsigned char *block) {
+    static const uint32_t k[4] = {0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6};  /* §4.2.1 */
     uint32_t w[80];
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
     for (size_t t = 0; t < 16; t++) {
@@ -1747,22 +1711,12 @@ static void sha1_block(uint32_t h[5], const unsigned char *block) {
     for (size_t t = 16; t < 80; t++)
         w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
     for (size_t t = 0; t < 80; t++) {
-        uint32_t f;
-        uint32_t k;
-        if (t < 20) {
-            f = (b & c) | (~b & d);
-            k = 0x5A827999;
-        } else if (t < 40) {
-            f = b ^ c ^ d;
-            k = 0x6ED9EBA1;
-        } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);
-            k = 0x8F1BBCDC;
-        } else {
-            f = b ^ c ^ d;
-            k = 0xCA62C1D6;
-        }
-        uint32_t temp = sha1_rotl(a, 5) + f + e + k + w[t];
+        uint32_t f = b ^ c ^ d;                 /* §4.1.1: Parity, t = 20..39 and 60..79 */
+        if (t < 20)
+            f = (b & c) | (~b & d);             /* Ch */
+        else if (t >= 40 && t < 60)
+            f = (b & c) | (b & d) | (c & d);    /* Maj */
+        uint32_t temp = sha1_rotl(a, 5) + f + e + k[t / 20] + w[t];
         e = d;
         d = c;
         c = sha1_rotl(b, 30);
