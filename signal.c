@@ -1836,10 +1836,9 @@ static int base64_is_16_bytes(const char *s, size_t n) {
  * ====================================================================== */
 
 /* New bytes on an HTTP connection: answer every complete head, in order
- * (pipelining), one response at a time.  Each look for a head's end scans
- * only the bytes that came since the last look -- less two, since the empty
- * line may straddle reads -- so a head sent a byte at a time costs linear
- * time, not quadratic. */
+ * (pipelining), one response at a time.  The search for a head's end scans
+ * only new bytes (less two: the empty line may straddle reads), so a head
+ * sent a byte at a time costs linear time, not quadratic. */
 static void http_on_input(struct client *c) {
     int ready = c->state == CONN_HTTP && !client_has_output(c);
     while (ready && buffer_used(&c->in) > 0) {
@@ -2092,8 +2091,7 @@ static int http_hex_value(char ch) {
     return -1;
 }
 
-/* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
- * the parameter is there. */
+/* Finds ?name=value in a target (the value is not decoded): 1 if it is there. */
 static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value) {
     const char *q = memchr(target, '?', target_len);
     const char *end = target + target_len;
@@ -2115,10 +2113,9 @@ static int http_query_param(const char *target, size_t target_len, const char *n
     return 0;
 }
 
-/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a
- * response goes out the connection reads nothing (client_update_events):
- * later requests wait in the kernel or in c->in.  Once it is all out, the
- * connection closes, or returns 1: it waits for the next head (maybe in c->in). */
+/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a response
+ * goes out the connection reads nothing (client_update_events): later requests
+ * wait in the kernel or in c->in.  Once it is out: close, or return 1 for the next head. */
 static int http_keep_alive(struct client *c) {
     if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
@@ -2265,8 +2262,7 @@ static int file_open(const char *path, struct stat *st) {
     return fd;
 }
 
-/* The type by the file's extension (after the last dot of the last
- * segment), case-insensitive. */
+/* The type by the extension of the path's last segment, case-insensitive. */
 static const char *file_content_type(const char *path) {
     const char *dot = strrchr(path, '.');
     if (dot != NULL && strchr(dot, '/') == NULL) {
