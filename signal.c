@@ -2079,7 +2079,7 @@ static long http_decode_path(const char *target, size_t target_len, char *out, s
         out[n++] = (char)ch;
     }
     out[n] = '\0';
-    /* out starts with '/', so every segment follows one. */
+    /* A ".." segment: out starts with '/', so every segment follows one. */
     if (strstr(out, "/../") != NULL || (n >= 3 && strcmp(out + n - 3, "/..") == 0)) return -1;
     return (long)n;
 }
@@ -2115,7 +2115,8 @@ static int http_query_param(const char *target, size_t target_len, const char *n
 
 /* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a response
  * goes out the connection reads nothing (client_update_events): later requests
- * wait in the kernel or in c->in.  Once it is out: close, or return 1 for the next head. */
+ * wait in the kernel or in c->in.  Once it is out: close, or return 1 (the
+ * next head may already be in c->in). */
 static int http_keep_alive(struct client *c) {
     if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
