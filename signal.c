@@ -367,22 +367,17 @@ static int base64_is_16_bytes(const char *s, size_t n);
 
 /* HTTP/1.1 requests and responses (RFC 9112) */
 static void http_on_input(struct client *c);
-static int http_head_ready(struct client *c);
 static int http_parse_request(const char *buf, size_t len, struct http_request *req);
 static size_t http_find_head_end(const char *buf, size_t len);
-static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line);
 static int http_parse_request_line(struct slice line, struct http_request *req);
-static int http_parse_version(struct slice v);
 static int http_parse_header_line(struct slice line, struct http_request *req);
-static int http_store_header(struct slice name, struct slice value, struct http_request *req);
+static struct slice http_trim(const char *p, size_t n);
 static int http_has_token(struct slice list, const char *token);
 static long long http_parse_length(struct slice v);
 static int http_is_tchar(unsigned char ch);
-static int http_is_ctl(unsigned char ch);
 static int slice_equals_nocase(struct slice s, const char *word);
 static void http_handle_request(struct client *c, const struct http_request *req);
 static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size);
-static int http_has_dot_dot(const char *path, size_t n);
 static int http_hex_value(char ch);
 static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value);
 static int http_keep_alive(struct client *c);
@@ -392,12 +387,10 @@ static void http_send(struct client *c, int status, const char *type, const char
 static void http_send_error(struct client *c, int status, int head_only);
 static void http_fail(struct client *c, int status);
 static const char *http_reason(int status);
-static void http_date(char out[40]);
 
 /* Static files from ROOT: what node-static did for the chapter */
 static void file_serve(struct client *c, const char *path, int head_only);
 static int file_open(const char *path, struct stat *st);
-static int file_inside_root(const char *real);
 static const char *file_content_type(const char *path);
 static void file_fill(struct client *c);
 static void file_close(struct client *c);
@@ -1783,15 +1776,22 @@ static int base64_is_16_bytes(const char *s, size_t n) {
  * ====================================================================== */
 
 /* New bytes on an HTTP connection: answer every complete head, in order
- * (pipelining), one response at a time. */
+ * (pipelining), one response at a time.  The search for a head's end scans
+ * only new bytes (less two: the empty line may straddle reads), so a head
+ * sent a byte at a time costs linear time, not quadratic. */
 static void http_on_input(struct client *c) {
     int ready = c->state == CONN_HTTP && !client_has_output(c);
     while (ready && buffer_used(&c->in) > 0) {
         struct http_request req;
-        if (!http_head_ready(c)) return;
-        int n = http_parse_request(c->in.data + c->in.start, buffer_used(&c->in), &req);
+        const char *head = c->in.data + c->in.start;
+        size_t used = buffer_used(&c->in);
+        size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
+        if (used < HTTP_HEAD_MAX && http_find_head_end(head + from, used - from) == 0) {
+            c->head_scanned = used;
+            return;
+        }
+        int n = http_parse_request(head, used, &req);  /* a head, or too long: never 0 */
         c->head_scanned = 0;
-        if (n == 0) return;
         if (n < 0) {
             buffer_free(&c->in);
             http_fail(c, req.error_status);
@@ -1805,40 +1805,32 @@ static void http_on_input(struct client *c) {
         ws_on_input(c);  /* frames that came right behind the handshake */
 }
 
-/* Is a whole head (or HTTP_HEAD_MAX bytes) in c->in yet?  Each call scans
- * only the bytes that came since the last one -- less two, since the empty
- * line may straddle reads -- so a head sent a byte at a time costs linear
- * time, not quadratic. */
-static int http_head_ready(struct client *c) {
-    size_t used = buffer_used(&c->in);
-    size_t from = c->head_scanned > 2 ? c->head_scanned - 2 : 0;
-    if (used >= HTTP_HEAD_MAX) return 1;
-    if (http_find_head_end(c->in.data + c->in.start + from, used - from) > 0) return 1;
-    c->head_scanned = used;
-    return 0;
-}
-
 /* Parses one request head at buf.  Returns its length when complete, 0
  * when more bytes are needed, -1 when bad (req->error_status says how). */
 static int http_parse_request(const char *buf, size_t len, struct http_request *req) {
     size_t end = http_find_head_end(buf, len);
-    struct slice line;
+    size_t pos = 0;
     memset(req, 0, sizeof *req);
     req->content_length = -1;
     req->error_status = 431;
     if (end == 0) return len >= HTTP_HEAD_MAX ? -1 : 0;
     if (end > HTTP_HEAD_MAX) return -1;
     req->error_status = 400;
-    long pos = http_next_line(buf, 0, end, &line);
-    if (pos < 0) return -1;
-    req->error_status = http_parse_request_line(line, req);
-    if (req->error_status != 0) return -1;
-    req->error_status = 400;
-    for (;;) {
-        pos = http_next_line(buf, (size_t)pos, end, &line);
-        if (pos < 0) return -1;
-        if (line.n == 0) break;
-        if (http_parse_header_line(line, req) < 0) return -1;
+    /* Line by line: each ends in LF, less the CR before it; the empty line
+     * that ends the head ends at `end`.  A CR anywhere else is bad. */
+    while (pos < end) {
+        struct slice line = {buf + pos, 0};
+        while (line.p[line.n] != '\n')
+            line.n++;
+        pos += line.n + 1;
+        if (line.n > 0 && line.p[line.n - 1] == '\r')
+            line.n--;
+        if (memchr(line.p, '\r', line.n) != NULL) return -1;
+        if (line.p == buf) {
+            if (http_parse_request_line(line, req) < 0) return -1;
+        } else if (line.n > 0 && http_parse_header_line(line, req) < 0) {
+            return -1;
+        }
     }
     /* RFC 9112 §3.2: more than one Host header is a 400. */
     if (req->host_count > 1) return -1;
@@ -1858,82 +1850,49 @@ static size_t http_find_head_end(const char *buf, size_t len) {
     return 0;
 }
 
-/* Cuts the line starting at `pos` (up to `end`): sets *line, returns the
- * start of the next line.  A CR anywhere but before the LF is bad: -1. */
-static long http_next_line(const char *buf, size_t pos, size_t end, struct slice *line) {
-    size_t i = pos;
-    while (i < end && buf[i] != '\n')
-        i++;
-    line->p = buf + pos;
-    line->n = i - pos;
-    if (line->n > 0 && line->p[line->n - 1] == '\r')
-        line->n--;
-    if (memchr(line->p, '\r', line->n) != NULL) return -1;
-    return (long)(i + 1);
-}
-
-/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0 or an
- * HTTP status for the error. */
+/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0, or -1
+ * with req->error_status left at 400 or set to 505. */
 static int http_parse_request_line(struct slice line, struct http_request *req) {
     size_t i = 0;
-    struct slice version;
     while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
         i++;
-    if (i == 0 || i >= line.n || line.p[i] != ' ') return 400;
+    if (i == 0 || i >= line.n || line.p[i] != ' ') return -1;
     req->method.p = line.p;
     req->method.n = i;
     size_t start = ++i;
-    while (i < line.n && line.p[i] != ' ' && !http_is_ctl((unsigned char)line.p[i]))
+    /* The target holds no SP and no control character, and only the origin
+     * form ("/path?query") is taken: a static server has no use for
+     * absolute URLs, "*" or CONNECT's authority form. */
+    while (i < line.n && (unsigned char)line.p[i] > ' ' && line.p[i] != 0x7f)
         i++;
-    /* Only the origin form ("/path?query"): a static server has no use
-     * for absolute URLs, "*" or CONNECT's authority form. */
-    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return 400;
+    if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return -1;
     req->target.p = line.p + start;
     req->target.n = i - start;
-    version.p = line.p + i + 1;
-    version.n = line.n - i - 1;
-    req->minor_version = http_parse_version(version);
-    if (req->minor_version == -2) return 505;
-    return req->minor_version < 0 ? 400 : 0;
+    const char *v = line.p + i + 1;  /* RFC 9112 §2.3: "HTTP/" DIGIT "." DIGIT */
+    if (line.n - i - 1 != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.') return -1;
+    if (v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9') return -1;
+    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) {
+        req->error_status = 505;  /* well-formed, but neither 1.0 nor 1.1 */
+        return -1;
+    }
+    req->minor_version = v[7] - '0';
+    return 0;
 }
 
-/* "HTTP/1.1" -> 1.  Returns the minor version, -1 if it is not HTTP-version
- * syntax (400), -2 if it is a version other than 1.0 and 1.1 (505). */
-static int http_parse_version(struct slice v) {
-    if (v.n != 8 || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.') return -1;
-    if (v.p[5] < '0' || v.p[5] > '9' || v.p[7] < '0' || v.p[7] > '9') return -1;
-    if (v.p[5] != '1' || (v.p[7] != '0' && v.p[7] != '1')) return -2;
-    return v.p[7] - '0';
-}
-
-/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Returns 0 or -1. */
+/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Records the headers
+ * signal.c acts on and skips the others.  Returns 0 or -1. */
 static int http_parse_header_line(struct slice line, struct http_request *req) {
-    struct slice name;
-    struct slice value;
-    size_t i = 0;
+    struct slice name = {line.p, 0};
     /* A line that starts with white space is obsolete line folding, and
      * white space before the colon MUST be rejected (RFC 9112 §5.1-5.2). */
-    while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
-        i++;
-    if (i == 0 || i >= line.n || line.p[i] != ':') return -1;
-    name.p = line.p;
-    name.n = i;
-    i++;
-    while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
-        i++;
-    value.p = line.p + i;
-    value.n = line.n - i;
-    while (value.n > 0 && (value.p[value.n - 1] == ' ' || value.p[value.n - 1] == '\t'))
-        value.n--;
-    for (i = 0; i < value.n; i++) {
+    while (name.n < line.n && http_is_tchar((unsigned char)line.p[name.n]))
+        name.n++;
+    if (name.n == 0 || name.n >= line.n || line.p[name.n] != ':') return -1;
+    struct slice value = http_trim(line.p + name.n + 1, line.n - name.n - 1);
+    for (size_t i = 0; i < value.n; i++) {
         unsigned char ch = (unsigned char)value.p[i];
-        if (http_is_ctl(ch) && ch != '\t') return -1;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) return -1;  /* RFC 9110 §5.5 */
     }
-    return http_store_header(name, value, req);
-}
-
-/* Records the headers that signal.c acts on; others are skipped. */
-static int http_store_header(struct slice name, struct slice value, struct http_request *req) {
     if (slice_equals_nocase(name, "host")) {
         req->host = value;
         req->host_count++;
@@ -1959,20 +1918,25 @@ static int http_store_header(struct slice name, struct slice value, struct http_
     return 0;
 }
 
+/* The n bytes at p less OWS, spaces and tabs, at both ends (RFC 9110 §5.6.3). */
+static struct slice http_trim(const char *p, size_t n) {
+    while (n > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    struct slice s = {p, n};
+    return s;
+}
+
 /* Is `token` in a comma-separated list such as "keep-alive, Upgrade"? */
 static int http_has_token(struct slice list, const char *token) {
-    size_t i = 0;
-    while (i < list.n) {
-        struct slice item;
-        while (i < list.n && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
-            i++;
-        item.p = list.p + i;
-        while (i < list.n && list.p[i] != ',')
-            i++;
-        item.n = (size_t)(list.p + i - item.p);
-        while (item.n > 0 && (item.p[item.n - 1] == ' ' || item.p[item.n - 1] == '\t'))
-            item.n--;
-        if (slice_equals_nocase(item, token)) return 1;
+    size_t start = 0;
+    for (size_t i = 0; i <= list.n; i++) {
+        if (i < list.n && list.p[i] != ',') continue;
+        if (slice_equals_nocase(http_trim(list.p + start, i - start), token)) return 1;
+        start = i + 1;
     }
     return 0;
 }
@@ -1992,11 +1956,6 @@ static long long http_parse_length(struct slice v) {
 static int http_is_tchar(unsigned char ch) {
     if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')) return 1;
     return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* Control characters may not appear in a target or a header value. */
-static int http_is_ctl(unsigned char ch) {
-    return ch < 0x20 || ch == 0x7f;
 }
 
 static int slice_equals_nocase(struct slice s, const char *word) {
@@ -2060,22 +2019,9 @@ static long http_decode_path(const char *target, size_t target_len, char *out, s
         out[n++] = (char)ch;
     }
     out[n] = '\0';
-    if (http_has_dot_dot(out, n)) return -1;
+    /* A ".." segment: out starts with '/', so every segment follows one. */
+    if (strstr(out, "/../") != NULL || (n >= 3 && strcmp(out + n - 3, "/..") == 0)) return -1;
     return (long)n;
-}
-
-/* Does a decoded path contain a ".." segment ("/..", "/a/../b")? */
-static int http_has_dot_dot(const char *path, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && path[i] == '/')
-            i++;
-        size_t start = i;
-        while (i < n && path[i] != '/')
-            i++;
-        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') return 1;
-    }
-    return 0;
 }
 
 static int http_hex_value(char ch) {
@@ -2085,8 +2031,7 @@ static int http_hex_value(char ch) {
     return -1;
 }
 
-/* Finds ?name=value in a target; the value is not decoded.  Returns 1 if
- * the parameter is there. */
+/* Finds ?name=value in a target (the value is not decoded): 1 if it is there. */
 static int http_query_param(const char *target, size_t target_len, const char *name, struct slice *value) {
     const char *q = memchr(target, '?', target_len);
     const char *end = target + target_len;
@@ -2108,10 +2053,10 @@ static int http_query_param(const char *target, size_t target_len, const char *n
     return 0;
 }
 
-/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a
- * response goes out the connection reads nothing (client_update_events):
- * later requests wait in the kernel or in c->in.  Once it is all out, the
- * connection closes, or returns 1: it waits for the next head (maybe in c->in). */
+/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a response
+ * goes out the connection reads nothing (client_update_events): later requests
+ * wait in the kernel or in c->in.  Once it is out: close, or return 1 (the
+ * next head may already be in c->in). */
 static int http_keep_alive(struct client *c) {
     if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
@@ -2128,9 +2073,11 @@ static int http_keep_alive(struct client *c) {
  * holds more header lines, each ending in CRLF. */
 static void http_send_head(struct client *c, int status, const char *type,
                            long long length, const char *extra) {
-    char head[1024];
-    char date[40];
-    http_date(date);
+    char head[1024], date[40];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);  /* RFC 9110 §5.6.7 */
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: %s\r\n"
@@ -2174,7 +2121,6 @@ static void http_fail(struct client *c, int status) {
 
 static const char *http_reason(int status) {
     switch (status) {
-    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
@@ -2189,14 +2135,6 @@ static const char *http_reason(int status) {
     }
 }
 
-/* RFC 9110 §5.6.7: "Sun, 06 Nov 1994 08:49:37 GMT". */
-static void http_date(char out[40]) {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
 /* ======================================================================
  * Static files from ROOT: what node-static did for the chapter
  *
@@ -2207,12 +2145,10 @@ static void http_date(char out[40]) {
  * stream from disk in FILE_CHUNK pieces as the socket drains (file_fill).
  * ====================================================================== */
 
-struct content_type {
+static const struct content_type {
     const char *extension;
     const char *type;
-};
-
-static const struct content_type content_types[] = {
+} content_types[] = {
     {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
     {"js", "text/javascript; charset=utf-8"}, {"mjs", "text/javascript; charset=utf-8"},
     {"css", "text/css; charset=utf-8"}, {"txt", "text/plain; charset=utf-8"},
@@ -2245,12 +2181,14 @@ static void file_serve(struct client *c, const char *path, int head_only) {
 /* Opens the regular file that `path` names under ROOT.  Returns -1 if
  * there is none, -2 if we are out of file descriptors. */
 static int file_open(const char *path, struct stat *st) {
-    char joined[PATH_MAX];
-    char real[PATH_MAX];
+    char joined[PATH_MAX], real[PATH_MAX];
+    size_t root = server.root_real_len;
     const char *index = path[strlen(path) - 1] == '/' ? "index.html" : "";
     int n = snprintf(joined, sizeof joined, "%s%s%s", server.root_real, path, index);
     if (n < 0 || (size_t)n >= sizeof joined || realpath(joined, real) == NULL) return -1;
-    if (!file_inside_root(real)) {
+    /* ROOT itself or below it; when ROOT is "/", every path is. */
+    if (root > 1 && (strncmp(real, server.root_real, root) != 0
+                     || (real[root] != '/' && real[root] != '\0'))) {
         trace("refused a path that resolves outside the root");
         return -1;
     }
@@ -2265,18 +2203,10 @@ static int file_open(const char *path, struct stat *st) {
     return fd;
 }
 
-/* Is this resolved path ROOT itself or below it? */
-static int file_inside_root(const char *real) {
-    size_t n = server.root_real_len;
-    if (n == 1) return 1;  /* ROOT is "/" */
-    return strncmp(real, server.root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
-}
-
-/* The type by the file's extension, case-insensitive. */
+/* The type by the extension of the path's last segment, case-insensitive. */
 static const char *file_content_type(const char *path) {
     const char *dot = strrchr(path, '.');
-    const char *slash = strrchr(path, '/');
-    if (dot != NULL && (slash == NULL || dot > slash)) {
+    if (dot != NULL && strchr(dot, '/') == NULL) {
         for (size_t i = 0; i < sizeof content_types / sizeof content_types[0]; i++) {
             if (strcasecmp(dot + 1, content_types[i].extension) == 0) return content_types[i].type;
         }
@@ -2284,25 +2214,21 @@ static const char *file_content_type(const char *path) {
     return "application/octet-stream";
 }
 
-/* Queues the next piece of a static file behind the response head. */
+/* Queues the next piece of a static file behind the response head.  Only
+ * called while the file is open, so at least one byte is left to read. */
 static void file_fill(struct client *c) {
-    size_t want = FILE_CHUNK;
-    ssize_t n;
-    if ((long long)want > c->file_left)
-        want = (size_t)c->file_left;
-    if (want > 0 && buffer_reserve(&c->out, want) < 0) {
+    size_t want = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
+    if (buffer_reserve(&c->out, want) < 0) {
         client_out_of_memory(c);
         return;
     }
-    if (want > 0) {
-        n = read(c->file_fd, c->out.data + c->out.len, want);
-        if (n > 0) {
-            c->out.len += (size_t)n;
-            c->file_left -= n;
-        } else {
-            c->file_left = 0;   /* the file shrank or failed: stop here */
-            c->close_when_sent = 1;
-        }
+    ssize_t n = read(c->file_fd, c->out.data + c->out.len, want);
+    if (n > 0) {
+        c->out.len += (size_t)n;
+        c->file_left -= n;
+    } else {
+        c->file_left = 0;   /* the file shrank or failed: stop here */
+        c->close_when_sent = 1;
     }
     if (c->file_left <= 0)
         file_close(c);

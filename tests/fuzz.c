@@ -17,6 +17,27 @@ static void must(int ok)
     }
 }
 
+/* The oracle for "..": split the decoded path at every '/' and look at each
+ * segment -- another way than http_decode_path's own check. */
+static int has_dot_dot_segment(const char *path, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t start;
+        while (i < n && path[i] == '/') {
+            i++;
+        }
+        start = i;
+        while (i < n && path[i] != '/') {
+            i++;
+        }
+        if (i - start == 2 && path[start] == '.' && path[start + 1] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* HTTP: a head parses the same whatever comes after it; decoded paths
  * never hold "..", NUL or a backslash. */
 static void fuzz_http(const char *p, size_t n)
@@ -34,7 +55,7 @@ static void fuzz_http(const char *p, size_t n)
     len = http_decode_path(req.target.p, req.target.n, path, sizeof path);
     if (len >= 0) {
         must((size_t)len == strlen(path) && strchr(path, '\\') == NULL);
-        must(!http_has_dot_dot(path, (size_t)len));
+        must(!has_dot_dot_segment(path, (size_t)len));
     }
     http_query_param(req.target.p, req.target.n, "EIO", &v);
 }
