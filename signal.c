@@ -2758,12 +2758,10 @@ static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1
 /* ======================================================================
  * The poll() loop
  *
- * One process, one thread, where the chapter had Node's event loop.
- * poll() takes an array of sockets and sleeps until one is ready or a
- * timer is due; then each ready socket gets one handler.  A "readable"
- * listening socket means new connections wait to be accepted.  Every
- * socket is non-blocking, so no handler ever waits.  In gdb, on_readable
- * and on_writable are the natural breakpoints.
+ * One process, one thread, where the chapter had Node's event loop: poll()
+ * sleeps until a socket is ready or a timer is due, then each ready socket
+ * gets one handler.  Every socket is non-blocking, so no handler waits.  In
+ * gdb, on_readable and on_writable are the natural breakpoints.
  * ====================================================================== */
 
 static void server_loop(void) {
@@ -2786,8 +2784,7 @@ static void server_loop(void) {
             if (c->state == CONN_DEAD) continue;
             c->busy = 1;
             if (i >= server.hot) {
-                /* News from a quiet client: it joins the busy part, in the
-                 * place of one that was already seen this turn. */
+                /* News from a quiet client: into the busy part (slot hot was seen). */
                 slot_swap(i, server.hot);
                 server.hot++;
             }
@@ -2804,13 +2801,12 @@ static void server_loop(void) {
 }
 
 /* poll() costs in proportion to the sockets it is given, ready or not, and
- * one that sleeps first hooks itself onto every socket's wait queue (about
- * a microsecond each).  So the busy clients sit at the front of the arrays
- * (server.hot), and under load (the last full poll found HOT_MIN_READY
- * ready) a turn polls only them, sleeping on them alone.  Every FULL_POLL_MS
- * a full poll looks at everyone without sleeping, and the busy clients that
- * were quiet since the last one rejoin the others.  Without load, every
- * poll is a full one.  Returns poll()'s result; *count: entries polled. */
+ * one that sleeps first hooks itself onto each socket's wait queue (about a
+ * microsecond each).  So busy clients sit at the front (server.hot), and
+ * under load (the last full poll found HOT_MIN_READY ready) a turn polls
+ * only them.  Every FULL_POLL_MS a full poll looks at everyone without
+ * sleeping, and the busy ones quiet since the last one rejoin the others.
+ * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
     int ready;
     size_t i = 1;
@@ -2845,9 +2841,8 @@ static int poll_timeout(void) {
     return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
 }
 
-/* accept() hands over one waiting connection as a new socket.  Takes up to
- * ACCEPT_BATCH, keeping FD_RESERVE descriptors free so that accepted
- * clients can still be sent files. */
+/* A "readable" listening socket: accept() hands over a waiting connection as
+ * a new socket.  FD_RESERVE descriptors stay free for files to send. */
 static void on_listen_ready(void) {
     for (int k = 0; k < ACCEPT_BATCH; k++) {
         int one = 1;
@@ -2875,9 +2870,8 @@ static void on_listen_ready(void) {
     }
 }
 
-/* Out of descriptors, or accept() failing for a lasting reason: retrying at
- * once would spin at 100 % CPU, as the listening socket stays readable.  So
- * it leaves poll() for ACCEPT_PAUSE_MS; new clients wait in the backlog. */
+/* Out of descriptors or memory: retrying at once would spin at 100 % CPU, as
+ * the listening socket stays readable.  New clients wait in the backlog. */
 static void accept_pause(const char *why) {
     if (!server.accept_pause_logged) {
         fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
@@ -2891,21 +2885,16 @@ static void accept_pause(const char *why) {
 /* O_NONBLOCK: accept(), read() and write() return EAGAIN instead of waiting. */
 static int set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
-    return 0;
+    return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
 /* read() takes what the socket has, up to the room given; 0 means the peer
- * closed.  A client with nothing pending reads into the loop's read_buf and
- * its bytes are parsed right there; a partial message left over is then
- * copied to a buffer of its own, since the next client's read() overwrites
- * read_buf.  A client with part of a message waiting reads behind it. */
+ * closed.  A client with nothing pending reads into read_buf and is parsed
+ * there; a partial message left over moves to a buffer of its own, as the
+ * next read() overwrites read_buf.  One with part of a message reads behind it. */
 static void on_readable(struct client *c) {
     if (c->in.data == NULL) {
-        c->in.data = server.read_buf;
-        c->in.cap = sizeof server.read_buf;
-        c->in.start = 0;
-        c->in.len = 0;
+        c->in = (struct buffer){.data = server.read_buf, .cap = sizeof server.read_buf};
     } else if (buffer_reserve(&c->in, READ_OWN_MIN) < 0) {
         client_out_of_memory(c);
         return;
@@ -2946,17 +2935,13 @@ static void on_writable(struct client *c) {
 static void timers_run(long long now) {
     long long next = now + TIMER_IDLE_MS;
     if (now < server.next_timer) return;
-    if (server.accept_paused_until > now) {
-        next = server.accept_paused_until;
-    } else if (server.accept_paused_until > 0) {
+    if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
         server.accept_paused_until = 0;
-        server.pfds[0].events = POLLIN;
+        server.pfds[0].events = POLLIN;   /* the listener is polled again */
     }
-    for (size_t i = 1; i < server.count; i++) {
-        long long due = client_check_timers(server.clients[i], now);
-        if (due > 0 && due < next)
-            next = due;
-    }
+    next = deadline_min(next, server.accept_paused_until);
+    for (size_t i = 1; i < server.count; i++)
+        next = deadline_min(next, client_check_timers(server.clients[i], now));
     server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
 }
 
@@ -2985,8 +2970,7 @@ static long long client_check_timers(struct client *c, long long now) {
 
 /* The earlier of two deadlines, where 0 means "none". */
 static long long deadline_min(long long a, long long b) {
-    if (a == 0 || (b != 0 && b < a)) return b;
-    return a;
+    return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 /* Lowers server.next_timer so that timers_run() looks at `when`. */
@@ -3006,17 +2990,15 @@ static long long now_ms(void) {
  * Start-up and shutdown, and main()
  *
  * The chapter's last line was app.listen(8080).  Here: parse the options,
- * open the root folder and the listening socket, raise the descriptor
- * limit, set up signals, and run the loop until SIGINT or SIGTERM.
- * Start-up errors print their cause and exit (die); a client's errors
- * never come here.
+ * open the root folder and the listening socket, and run the loop until
+ * SIGINT or SIGTERM.  Start-up errors print their cause and exit (die).
  * ====================================================================== */
 
 /* Everything the loop needs; any failure is fatal.  SIGINT and SIGTERM only
  * set a flag: without SA_RESTART, poll() then returns EINTR and the loop ends. */
 static void server_start(void) {
     struct stat st;
-    struct sigaction sa;
+    struct sigaction sa = {0};
     /* ROOT must be a folder; its real path is kept for the inside-ROOT check. */
     if (realpath(server.root, server.root_real) == NULL) {
         die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
@@ -3038,13 +3020,11 @@ static void server_start(void) {
     if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
         server.dead_list == NULL)
         die(1, "out of memory");
-    server.pfds[0].fd = server.listen_fd;
-    server.pfds[0].events = POLLIN;
+    server.pfds[0] = (struct pollfd){.fd = server.listen_fd, .events = POLLIN};
     server.count = 1;
     server.hot = 1;
     server.now = now_ms();
     server.next_timer = server.now + TIMER_IDLE_MS;
-    memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
@@ -3077,12 +3057,11 @@ static void raise_fd_limit(void) {
 /* socket(), bind() to ADDRESS:PORT (IPv4 or IPv6), listen(): the kernel
  * then queues incoming connections until accept() takes them. */
 static void listen_open(void) {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
     socklen_t len = sizeof *in4;
     int one = 1;
-    memset(&ss, 0, sizeof ss);
     if (inet_pton(AF_INET, server.address, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons((unsigned short)server.port);
@@ -3161,8 +3140,7 @@ static void usage(FILE *out, int code) {
     exit(code);
 }
 
-/* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
- * close everything, free everything. */
+/* After SIGINT or SIGTERM: WebSocket clients hear 1001 (going away). */
 static void server_stop(void) {
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
     for (size_t i = 1; i < server.count; i++)
