@@ -424,32 +424,26 @@ static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1
 /* The poll() loop */
 static void server_loop(void);
 static int poll_hot_first(size_t *count);
-static void hot_demote_quiet(void);
 static int poll_timeout(void);
 static void on_listen_ready(void);
 static void accept_pause(const char *why);
 static int set_nonblocking(int fd);
 static void on_readable(struct client *c);
-static int client_in_prepare(struct client *c);
-static int client_in_keep_leftover(struct client *c);
 static void on_writable(struct client *c);
 static void timers_run(long long now);
 static long long client_check_timers(struct client *c, long long now);
-static void client_deadline_passed(struct client *c);
 static long long deadline_min(long long a, long long b);
 static void timer_schedule(long long when);
 static long long now_ms(void);
 
 /* Start-up and shutdown, and main() */
 static void server_start(void);
-static void root_open(void);
+static void on_stop_signal(int sig);
 static void raise_fd_limit(void);
 static void listen_open(void);
-static void signals_setup(void);
-static void on_stop_signal(int sig);
 static void parse_options(int argc, char **argv);
-static long parse_number(const char *s, long min, long max);
-static void usage(FILE *out);
+static int option_number(int opt, long min, long max);
+static void usage(FILE *out, int code);
 static void server_stop(void);
 static void die(int code, const char *fmt, ...);
 
@@ -2591,17 +2585,14 @@ static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1
 /* ======================================================================
  * The poll() loop
  *
- * One process, one thread.  poll() is given every socket and sleeps until
- * one is ready or a timer is due; then each ready socket gets one handler:
- * the listening socket accepts, a client reads or writes.  Handlers never
- * block.  If the listening socket is "readable", new connections are
- * waiting to be accepted.  Node's event loop did all this for the chapter.
- * In gdb, on_readable and on_writable are the natural breakpoints.
+ * One process, one thread, where the chapter had Node's event loop: poll()
+ * sleeps until a socket is ready or a timer is due, then each ready socket
+ * gets one handler.  Every socket is non-blocking, so no handler waits.  In
+ * gdb, on_readable and on_writable are the natural breakpoints.
  * ====================================================================== */
 
 static void server_loop(void) {
     while (!stop_requested) {
-        size_t i;
         size_t count;
         int ready = poll_hot_first(&count);
         if (ready < 0 && errno != EINTR)
@@ -2612,7 +2603,7 @@ static void server_loop(void) {
             on_listen_ready();
         }
         /* `ready` counts the sockets with news: stop once all are seen. */
-        for (i = 1; ready > 0 && i < count; i++) {
+        for (size_t i = 1; ready > 0 && i < count; i++) {
             struct client *c = server.clients[i];
             short revents = server.pfds[i].revents;
             if (revents == 0) continue;
@@ -2620,8 +2611,7 @@ static void server_loop(void) {
             if (c->state == CONN_DEAD) continue;
             c->busy = 1;
             if (i >= server.hot) {
-                /* News from a quiet client: it moves to the busy part.  The
-                 * one it swaps with was already seen this turn. */
+                /* News from a quiet client: into the busy part (slot hot was seen). */
                 slot_swap(i, server.hot);
                 server.hot++;
             }
@@ -2637,20 +2627,16 @@ static void server_loop(void) {
     }
 }
 
-/* poll() costs in proportion to the descriptors it is given, ready or not:
- * with 10,000 idle clients, every turn would walk 10,000 sockets in the
- * kernel to find the few with news.  So the busy clients sit at the front
- * of the arrays (server.hot), and under load -- a full poll found at
- * least HOT_MIN_READY sockets ready -- most turns poll only them, sleeping
- * on them alone when they are quiet.  Every FULL_POLL_MS a full poll looks
- * at everyone without sleeping: a poll() that sleeps must first hook
- * itself onto every socket's wait queue, about a microsecond per socket.
- * Under load an idle client is thus heard within FULL_POLL_MS; otherwise
- * every poll is a full one, and clients are heard in the order their
- * bytes came.  A client that is heard joins the front (see server_loop).
+/* poll() costs in proportion to the sockets it is given, ready or not, and
+ * one that sleeps first hooks itself onto each socket's wait queue (about a
+ * microsecond each).  So busy clients sit at the front (server.hot), and
+ * under load (the last full poll found HOT_MIN_READY ready) a turn polls
+ * only them.  Every FULL_POLL_MS a full poll looks at everyone without
+ * sleeping, and the busy ones quiet since the last one rejoin the others.
  * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
     int ready;
+    size_t i = 1;
     if (server.under_load && server.hot > 1 && server.now < server.full_poll_due) {
         long long until_full = server.full_poll_due - server.now;
         int wait = poll_timeout() < until_full ? poll_timeout() : (int)until_full;
@@ -2658,29 +2644,21 @@ static int poll_hot_first(size_t *count) {
         ready = poll(server.pfds, (nfds_t)server.hot, wait);
         if (ready != 0) return ready;
     }
-    hot_demote_quiet();
-    server.full_poll_due = now_ms() + FULL_POLL_MS;
-    *count = server.count;  /* clients accepted in this turn wait for the next */
-    ready = poll(server.pfds, (nfds_t)server.count,
-                 server.under_load && server.hot > 1 ? 0 : poll_timeout());
-    server.under_load = ready >= HOT_MIN_READY;
-    return ready;
-}
-
-/* Before a full poll: busy clients that had no news since the last one
- * go back among the others. */
-static void hot_demote_quiet(void) {
-    size_t i = 1;
     while (i < server.hot) {
-        struct client *c = server.clients[i];
-        if (c->busy) {
-            c->busy = 0;
+        if (server.clients[i]->busy) {
+            server.clients[i]->busy = 0;
             i++;
         } else {
             server.hot--;
             slot_swap(i, server.hot);   /* look at the one moved into i next */
         }
     }
+    server.full_poll_due = now_ms() + FULL_POLL_MS;
+    *count = server.count;  /* clients accepted in this turn wait for the next */
+    ready = poll(server.pfds, (nfds_t)server.count,
+                 server.under_load && server.hot > 1 ? 0 : poll_timeout());
+    server.under_load = ready >= HOT_MIN_READY;
+    return ready;
 }
 
 /* How long poll() may sleep: until the next timer. */
@@ -2690,8 +2668,8 @@ static int poll_timeout(void) {
     return left > TIMER_IDLE_MS ? TIMER_IDLE_MS : (int)left;
 }
 
-/* Accepts waiting connections, keeping FD_RESERVE descriptors free so
- * that accepted clients can still be sent files. */
+/* A "readable" listening socket: accept() hands over a waiting connection as
+ * a new socket.  FD_RESERVE descriptors stay free for files to send. */
 static void on_listen_ready(void) {
     for (int k = 0; k < ACCEPT_BATCH; k++) {
         int one = 1;
@@ -2704,9 +2682,7 @@ static void on_listen_ready(void) {
         if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
             continue;   /* that one gave up while waiting: take the next */
         if (fd < 0) {
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: retrying at once would
-             * spin at 100 % CPU, since the listening socket stays ready. */
-            accept_pause(strerror(errno));
+            accept_pause(strerror(errno));   /* EMFILE, ENOBUFS, ENOMEM... */
             return;
         }
         server.accept_pause_logged = 0;
@@ -2721,10 +2697,8 @@ static void on_listen_ready(void) {
     }
 }
 
-/* Out of file descriptors, or accept() failing for any lasting reason:
- * stop polling the listening socket for a moment instead of spinning on
- * it.  New clients wait in the kernel's backlog; the ones we have are
- * served. */
+/* Out of descriptors or memory: retrying at once would spin at 100 % CPU, as
+ * the listening socket stays readable.  New clients wait in the backlog. */
 static void accept_pause(const char *why) {
     if (!server.accept_pause_logged) {
         fprintf(stderr, "signal: %s; new connections wait until clients leave\n", why);
@@ -2735,15 +2709,20 @@ static void accept_pause(const char *why) {
     timer_schedule(server.accept_paused_until);
 }
 
+/* O_NONBLOCK: accept(), read() and write() return EAGAIN instead of waiting. */
 static int set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
-    return 0;
+    return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
-/* Reads what the socket has and hands it to the connection's parser. */
+/* read() takes what the socket has, up to the room given; 0 means the peer
+ * closed.  A client with nothing pending reads into read_buf and is parsed
+ * there; a partial message left over moves to a buffer of its own, as the
+ * next read() overwrites read_buf.  One with part of a message reads behind it. */
 static void on_readable(struct client *c) {
-    if (client_in_prepare(c) < 0) {
+    if (c->in.data == NULL) {
+        c->in = (struct buffer){.data = server.read_buf, .cap = sizeof server.read_buf};
+    } else if (buffer_reserve(&c->in, READ_OWN_MIN) < 0) {
         client_out_of_memory(c);
         return;
     }
@@ -2751,48 +2730,25 @@ static void on_readable(struct client *c) {
     int read_errno = errno;
     if (n > 0) {
         c->in.len += (size_t)n;
-        if (c->state == CONN_HTTP) {
+        if (c->state == CONN_HTTP)
             http_on_input(c);
-        } else if (c->state == CONN_CLOSING) {
+        else if (c->state == CONN_CLOSING)
             buffer_free(&c->in);   /* we are done talking: read and discard */
-        } else {
+        else
             ws_on_input(c);
+    }
+    if (c->in.data == server.read_buf) {
+        struct buffer own = {NULL, 0, 0, 0};
+        size_t used = buffer_used(&c->in);
+        if (used > 0 && buffer_append(&own, c->in.data + c->in.start, used) < 0) {
+            client_out_of_memory(c);
+            return;
         }
+        c->in = own;
     }
-    if (client_in_keep_leftover(c) < 0) {
-        client_out_of_memory(c);
-    } else if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
-                          read_errno != EINTR)) {
+    if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
+                   read_errno != EINTR))
         client_kill(c, n == 0 ? "the peer closed" : strerror(read_errno));
-    }
-}
-
-/* Where the next read() goes.  A client with nothing pending borrows the
- * loop's read buffer, and the bytes are parsed right there; only one with
- * part of a message waiting reads into its own buffer, behind that part. */
-static int client_in_prepare(struct client *c) {
-    if (c->in.data == NULL) {
-        c->in.data = server.read_buf;
-        c->in.cap = sizeof server.read_buf;
-        c->in.start = 0;
-        c->in.len = 0;
-        return 0;
-    }
-    return buffer_reserve(&c->in, READ_OWN_MIN);
-}
-
-/* After parsing: a partial message left in the borrowed read buffer is
- * copied into a buffer of the client's own, since the next client's
- * read() will overwrite it.  Returns 0, or -1 if out of memory. */
-static int client_in_keep_leftover(struct client *c) {
-    struct buffer own = {NULL, 0, 0, 0};
-    if (c->in.data != server.read_buf) return 0;
-    if (buffer_used(&c->in) > 0 &&
-        buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0) {
-        return -1;
-    }
-    c->in = own;
-    return 0;
 }
 
 static void on_writable(struct client *c) {
@@ -2808,21 +2764,16 @@ static void timers_run(long long now) {
     if (now < server.next_timer) return;
     if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
         server.accept_paused_until = 0;
-        server.pfds[0].events = POLLIN;
+        server.pfds[0].events = POLLIN;   /* the listener is polled again */
     }
-    if (server.accept_paused_until > 0)
-        next = server.accept_paused_until;
-    for (size_t i = 1; i < server.count; i++) {
-        long long due = client_check_timers(server.clients[i], now);
-        if (due > 0 && due < next)
-            next = due;
-    }
+    next = deadline_min(next, server.accept_paused_until);
+    for (size_t i = 1; i < server.count; i++)
+        next = deadline_min(next, client_check_timers(server.clients[i], now));
     server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
 }
 
 /* Runs one client's timers that are due, and returns its next deadline
- * (0 for none): timers_run() sets the next wake-up from these, so a
- * client that moves on here (408, then CLOSING) reports its new one. */
+ * (0 for none): the new one if it moved on here (408, then CLOSING). */
 static long long client_check_timers(struct client *c, long long now) {
     if (c->send_due > 0 && now >= c->send_due) {
         client_kill(c, "no write progress: the peer stopped reading");
@@ -2830,30 +2781,23 @@ static long long client_check_timers(struct client *c, long long now) {
     }
     /* An HTTP response going out: the head's clock starts after it. */
     if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
+    int late = c->deadline > 0 && now >= c->deadline;   /* HTTP: head due; CLOSING: linger over */
     if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO)
         ws_check_heartbeat(c, now);
-    else if (c->deadline > 0 && now >= c->deadline)
-        client_deadline_passed(c);
+    else if (late && c->state == CONN_CLOSING)
+        client_kill(c, "the peer did not close in time");
+    else if (late && buffer_used(&c->in) > 0)
+        http_fail(c, 408);  /* part of a head, too slowly: slowloris */
+    else if (late)
+        client_kill(c, "idle");
     if (c->state == CONN_DEAD) return 0;
     return deadline_min(deadline_min(c->send_due, c->deadline),
                         deadline_min(c->ping_due, c->pong_due));
 }
 
-/* An HTTP or CLOSING client's deadline has passed. */
-static void client_deadline_passed(struct client *c) {
-    if (c->state == CONN_CLOSING) {
-        client_kill(c, "the peer did not close in time");
-    } else if (buffer_used(&c->in) > 0) {
-        http_fail(c, 408);  /* part of a head, too slowly: slowloris */
-    } else {
-        client_kill(c, "idle");
-    }
-}
-
 /* The earlier of two deadlines, where 0 means "none". */
 static long long deadline_min(long long a, long long b) {
-    if (a == 0 || (b != 0 && b < a)) return b;
-    return a;
+    return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 /* Lowers server.next_timer so that timers_run() looks at `when`. */
@@ -2873,14 +2817,23 @@ static long long now_ms(void) {
  * Start-up and shutdown, and main()
  *
  * The chapter's last line was app.listen(8080).  Here: parse the options,
- * open the root folder and the listening socket, raise the descriptor
- * limit, set up signals, and run the loop until SIGINT or SIGTERM.
- * Start-up errors print their cause and exit (die); per-client errors never
- * come here.
+ * open the root folder and the listening socket, and run the loop until
+ * SIGINT or SIGTERM.  Start-up errors print their cause and exit (die).
  * ====================================================================== */
 
+/* Everything the loop needs; any failure is fatal.  SIGINT and SIGTERM only
+ * set a flag: without SA_RESTART, poll() then returns EINTR and the loop ends. */
 static void server_start(void) {
-    root_open();
+    struct stat st;
+    struct sigaction sa = {0};
+    /* ROOT must be a folder; its real path is kept for the inside-ROOT check. */
+    if (realpath(server.root, server.root_real) == NULL) {
+        die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
+            "or pass -r FOLDER)", server.root, strerror(errno));
+    }
+    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode))
+        die(1, "cannot use root '%s': not a folder", server.root);
+    server.root_real_len = strlen(server.root_real);
     raise_fd_limit();
     server.random_fd = open("/dev/urandom", O_RDONLY);
     if (server.random_fd < 0)
@@ -2894,25 +2847,21 @@ static void server_start(void) {
     if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
         server.dead_list == NULL)
         die(1, "out of memory");
-    server.pfds[0].fd = server.listen_fd;
-    server.pfds[0].events = POLLIN;
+    server.pfds[0] = (struct pollfd){.fd = server.listen_fd, .events = POLLIN};
     server.count = 1;
     server.hot = 1;
     server.now = now_ms();
     server.next_timer = server.now + TIMER_IDLE_MS;
-    signals_setup();
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);   /* a write to a closed socket: EPIPE, not death */
 }
 
-/* ROOT must be a folder; we keep its real path for the inside-ROOT check. */
-static void root_open(void) {
-    struct stat st;
-    if (realpath(server.root, server.root_real) == NULL) {
-        die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
-            "or pass -r FOLDER)", server.root, strerror(errno));
-    }
-    if (stat(server.root_real, &st) < 0 || !S_ISDIR(st.st_mode))
-        die(1, "cannot use root '%s': not a folder", server.root);
-    server.root_real_len = strlen(server.root_real);
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
 }
 
 /* No fixed client limit: take every file descriptor the system allows. */
@@ -2923,8 +2872,7 @@ static void raise_fd_limit(void) {
     if (rl.rlim_cur != rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-            /* macOS refuses an unlimited soft limit; OPEN_MAX is its ceiling. */
-            rl.rlim_cur = FD_LIMIT_MACOS;
+            rl.rlim_cur = FD_LIMIT_MACOS;   /* macOS refuses more, even "unlimited" */
             setrlimit(RLIMIT_NOFILE, &rl);
         }
         getrlimit(RLIMIT_NOFILE, &rl);
@@ -2933,18 +2881,17 @@ static void raise_fd_limit(void) {
         server.fd_limit = (long)rl.rlim_cur;
 }
 
-/* Opens the listening socket on ADDRESS:PORT (IPv4 or IPv6). */
+/* socket(), bind() to ADDRESS:PORT (IPv4 or IPv6), listen(): the kernel
+ * then queues incoming connections until accept() takes them. */
 static void listen_open(void) {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0};
     struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
-    socklen_t len = 0;
+    socklen_t len = sizeof *in4;
     int one = 1;
-    memset(&ss, 0, sizeof ss);
     if (inet_pton(AF_INET, server.address, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
         in4->sin_port = htons((unsigned short)server.port);
-        len = sizeof *in4;
     } else if (inet_pton(AF_INET6, server.address, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons((unsigned short)server.port);
@@ -2960,31 +2907,15 @@ static void listen_open(void) {
     if (bind(server.listen_fd, (struct sockaddr *)&ss, len) < 0 ||
         listen(server.listen_fd, SOMAXCONN) < 0 || set_nonblocking(server.listen_fd) < 0) {
         die(1, "cannot listen on %s:%d: %s%s", server.address, server.port, strerror(errno),
-            errno == EADDRINUSE ? " (is another server running there? -p 0 picks a free port)" : "");
+            errno == EADDRINUSE ? " (is another server running there? -p 0 picks a free port)"
+                                : "");
     }
-    getsockname(server.listen_fd, (struct sockaddr *)&ss, &len);
+    getsockname(server.listen_fd, (struct sockaddr *)&ss, &len);   /* the port -p 0 got */
     server.port = ntohs(ss.ss_family == AF_INET ? in4->sin_port : in6->sin6_port);
-}
-
-static void signals_setup(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;   /* no SA_RESTART: poll() returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    /* A write to a closed socket must return EPIPE, not kill the server. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static void on_stop_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;   /* only a flag: the loop does the work */
 }
 
 static void parse_options(int argc, char **argv) {
     int opt;
-    long v = 0;
     server.address = DEFAULT_ADDRESS;
     server.port = DEFAULT_PORT;
     server.root = DEFAULT_ROOT;
@@ -2995,59 +2926,48 @@ static void parse_options(int argc, char **argv) {
         case 'a': server.address = optarg; break;
         case 'r': server.root = optarg; break;
         case 'v': server.verbose = 1; break;
-        case 'p':
-            v = parse_number(optarg, 0, 65535);
-            server.port = (int)v;
-            break;
-        case 'i':
-            v = parse_number(optarg, 1, PING_MS_MAX);
-            server.ping_interval = (int)v;
-            break;
-        case 't':
-            v = parse_number(optarg, 1, PING_MS_MAX);
-            server.ping_timeout = (int)v;
-            break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); exit(2);
-        }
-        if (v < 0) {
-            fprintf(stderr, "signal: bad value for -%c: %s\n", opt, optarg);
-            usage(stderr);
-            exit(2);
+        case 'p': server.port = option_number(opt, 0, 65535); break;
+        case 'i': server.ping_interval = option_number(opt, 1, PING_MS_MAX); break;
+        case 't': server.ping_timeout = option_number(opt, 1, PING_MS_MAX); break;
+        case 'h': usage(stdout, 0); break;
+        default: usage(stderr, 2);
         }
     }
     if (optind < argc) {
         fprintf(stderr, "signal: unexpected argument: %s\n", argv[optind]);
-        usage(stderr);
-        exit(2);
+        usage(stderr, 2);
     }
 }
 
-/* A whole decimal number in [min, max], or -1. */
-static long parse_number(const char *s, long min, long max) {
+/* -p, -i and -t take a whole decimal number in [min, max]. */
+static int option_number(int opt, long min, long max) {
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) return -1;
-    return v;
+    long v = strtol(optarg, &end, 10);
+    if (errno != 0 || end == optarg || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "signal: bad value for -%c: %s\n", opt, optarg);
+        usage(stderr, 2);
+    }
+    return (int)v;
 }
 
-static void usage(FILE *out) {
+/* Prints the usage and exits: 0 after -h, 2 after a bad command line. */
+static void usage(FILE *out, int code) {
     fprintf(out,
-            "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
-            "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
-            "  -p PORT      TCP port (default %d, as in the codelab; 0 = any free port)\n"
-            "  -r ROOT      folder of static files (default: %s)\n"
-            "  -i PING_MS   Engine.IO ping interval in ms (default %d)\n"
-            "  -t TIMEOUT_MS Engine.IO ping timeout in ms (default %d)\n"
-            "  -v           trace every HTTP request and every WebSocket frame on stderr\n"
-            "  -h           print this help and exit 0\n",
-            DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_ROOT, DEFAULT_PING_INTERVAL_MS,
-            DEFAULT_PING_TIMEOUT_MS);
+        "usage: signal [-a ADDRESS] [-p PORT] [-r ROOT] [-i PING_MS] [-t TIMEOUT_MS] [-v] [-h]\n"
+        "  -a ADDRESS   address to listen on (default %s; 0.0.0.0 for every IPv4 interface)\n"
+        "  -p PORT      TCP port (default %d, as in the codelab; 0 = any free port)\n"
+        "  -r ROOT      folder of static files (default: %s)\n"
+        "  -i PING_MS   Engine.IO ping interval in ms (default %d)\n"
+        "  -t TIMEOUT_MS Engine.IO ping timeout in ms (default %d)\n"
+        "  -v           trace every HTTP request and every WebSocket frame on stderr\n"
+        "  -h           print this help and exit 0\n",
+        DEFAULT_ADDRESS, DEFAULT_PORT, DEFAULT_ROOT, DEFAULT_PING_INTERVAL_MS,
+        DEFAULT_PING_TIMEOUT_MS);
+    exit(code);
 }
 
-/* SIGINT or SIGTERM: tell WebSocket clients we are going away (1001),
- * close everything, free everything. */
+/* After SIGINT or SIGTERM: WebSocket clients hear 1001 (going away). */
 static void server_stop(void) {
     unsigned char going_away[2] = {1001 >> 8, 1001 & 0xFF};
     for (size_t i = 1; i < server.count; i++)
@@ -3068,29 +2988,24 @@ static void server_stop(void) {
     close(server.random_fd);
 }
 
-/* Start-up errors: say why and exit.  Per-client errors never come here. */
 static void die(int code, const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "signal: ");
+    fputs("signal: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n");
+    fputc('\n', stderr);
     exit(code);
 }
 
 #ifndef SIGNAL_NO_MAIN
 int main(int argc, char **argv) {
-    const char *open_bracket = "";
-    const char *close_bracket = "";
     parse_options(argc, argv);
     server_start();
-    if (strchr(server.address, ':') != NULL) {
-        open_bracket = "[";
-        close_bracket = "]";
-    }
-    printf("signal: listening on http://%s%s%s:%d/ (root %s)\n", open_bracket, server.address,
-           close_bracket, server.port, server.root);
+    /* An IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2). */
+    int v6 = strchr(server.address, ':') != NULL;
+    printf("signal: listening on http://%s%s%s:%d/ (root %s)\n", v6 ? "[" : "", server.address,
+           v6 ? "]" : "", server.port, server.root);
     fflush(stdout);
     server_loop();
     server_stop();
