@@ -2269,10 +2269,11 @@ static struct client *client_new(int fd) {
     return c;
 }
 
-/* Doubles the poll set and the three arrays of clients that run beside it.
- * Returns 0, or -1 if out of memory (the old arrays stay valid either way). */
+/* Makes the poll set and the three arrays of clients that run beside it
+ * (at start-up), or doubles them.  Returns 0, or -1 if out of memory (the
+ * old arrays stay valid either way). */
 static int server_grow(void) {
-    size_t cap = server.cap * 2;
+    size_t cap = server.cap > 0 ? server.cap * 2 : CLIENTS_CAP_MIN;
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
     struct client **clients;
     if (pfds == NULL) return -1;
@@ -2775,6 +2776,7 @@ static void timers_run(long long now) {
 /* Runs one client's timers that are due, and returns its next deadline
  * (0 for none): the new one if it moved on here (408, then CLOSING). */
 static long long client_check_timers(struct client *c, long long now) {
+    if (c->state == CONN_DEAD) return 0;   /* killed earlier in this turn */
     if (c->send_due > 0 && now >= c->send_due) {
         client_kill(c, "no write progress: the peer stopped reading");
         return 0;
@@ -2839,13 +2841,7 @@ static void server_start(void) {
     if (server.random_fd < 0)
         die(1, "cannot open /dev/urandom: %s", strerror(errno));
     listen_open();
-    server.cap = CLIENTS_CAP_MIN;
-    server.pfds = calloc(server.cap, sizeof *server.pfds);
-    server.clients = calloc(server.cap, sizeof(struct client *));
-    server.flush_list = calloc(server.cap, sizeof(struct client *));
-    server.dead_list = calloc(server.cap, sizeof(struct client *));
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
-        server.dead_list == NULL)
+    if (server_grow() < 0)
         die(1, "out of memory");
     server.pfds[0] = (struct pollfd){.fd = server.listen_fd, .events = POLLIN};
     server.count = 1;

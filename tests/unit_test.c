@@ -1873,15 +1873,8 @@ static int ut_peer_count;
 static void ut_server_init(void)
 {
     memset(&server, 0, sizeof server);
-    server.cap = 64;
-    server.pfds = calloc(server.cap, sizeof *server.pfds);
-    server.clients = calloc(server.cap, sizeof *server.clients);
-    server.flush_list = calloc(server.cap, sizeof *server.flush_list);
-    server.dead_list = calloc(server.cap, sizeof *server.dead_list);
-    if (server.pfds == NULL || server.clients == NULL || server.flush_list == NULL ||
-        server.dead_list == NULL) {
+    if (server_grow() < 0)  /* the arrays, as server_start makes them */
         exit(2);
-    }
     server.pfds[0].fd = -1;
     server.count = 1;
     server.hot = 1;     /* the listener's slot, as server_start sets it */
