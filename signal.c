@@ -302,15 +302,13 @@ struct sio_event {
 static void sio_on_event(struct client *c, const struct sio_event *ev);
 static void room_create_or_join(struct client *c, const struct sio_event *ev);
 static int room_read_name(struct client *c, const struct sio_event *ev, char *name);
-static void room_join_second(struct room *r, struct client *c);
 static void room_relay(struct client *c, const struct sio_event *ev);
 static void room_send_ipaddr(struct client *c);
 static void room_leave(struct client *c);
 static void rooms_reap(void);
-static void room_unlink(struct room *r);
 static struct room *room_find(const char *name);
 static struct room *room_create(const char *name);
-static void room_join(struct room *r, struct client *c);
+static void room_join(struct room *r, struct client *c, const char *what);
 static int room_table_grow(void);
 static size_t room_hash(const char *name, size_t buckets);
 static void room_trace(const char *name, const char *what, const struct client *c, const char *after);
@@ -332,20 +330,17 @@ static long json_hex4(const char *p, size_t n, size_t i);
 static size_t json_skip_space(const char *p, size_t n, size_t i);
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
 static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp);
-static char json_escape_byte(char letter);
 static size_t utf8_encode(unsigned long cp, char *out);
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n);
 
 /* Engine.IO v4 over WebSocket: the session under Socket.IO */
 static void eio_on_message(struct client *c, const char *data, size_t len);
 static void eio_open(struct client *c);
-static void eio_send(struct client *c, const char *packet);
-static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len);
+static void eio_send(struct client *c, const char *head, const char *body, size_t body_len);
 static void id_generate(char out[ID_LEN + 1]);
 static void ws_heartbeat_answered(struct client *c);
 static void ws_check_heartbeat(struct client *c, long long now);
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only);
-static void eio_polling_hint(struct client *c);
 
 /* WebSocket frames (RFC 6455 §5) */
 static void ws_on_input(struct client *c);
@@ -481,16 +476,16 @@ static void die(int code, const char *fmt, ...);
  * Rooms: the chapter's index.js, handler by handler
  *
  * The chapter's server is a few socket.on() handlers: 'create or join',
- * 'message', 'ipaddr', and (from step 5) 'bye'.  Each has its C twin here,
- * called by sio_on_event() with the event already parsed; above each twin,
- * a note says what the chapter's handler does and where we differ.  A room
- * holds at most two peers and lives in a hash table by name.  In gdb:
+ * 'message', 'ipaddr' and (from step 5) 'bye'.  Each has its C twin here,
+ * called by sio_on_event() with the event parsed, under a note on what the
+ * chapter's handler does and where we differ.  A room holds at most two
+ * peers and lives in a hash table by name.  In gdb:
  * `break room_create_or_join`, then `print *c->room` after `finish`.
  * ====================================================================== */
 
-/* The chapter registers socket.on(name, function) handlers; socket.io calls
- * the one whose name matches.  Here a chain of strcmp()s does.  'bye' only
- * prints a line, as the chapter's does; an event with no handler is ignored. */
+/* socket.io calls the handler registered under the event's name; here a
+ * chain of strcmp()s does.  'bye' only prints a line, as the chapter's
+ * does; an event with no handler is ignored. */
 static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
@@ -510,14 +505,13 @@ static void sio_on_event(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* 'create or join' (room): the heart of the chapter.  Its handler logs
- * two lines, counts the clients in the room with the asker already
- * included, so numClients === 1 means "created" and === 2 means "joined"
- * (then 'ready' goes to the room), and anything else is 'full'.  Here
- * `members` counts the room BEFORE the asker joins: 0 is created, 1 is
- * joined, ROOM_SIZE is full -- the same answers.  The chapter's first
- * version counted every socket on the server; we count the room's own
- * members, and a name that is not a 1-64 byte string gets a 'log'. */
+/* 'create or join' (room), the heart of the chapter.  Its handler logs two
+ * lines and counts the room's clients with the asker included: 1 is
+ * 'created', 2 is 'join' to the room, 'joined' to the asker, then 'ready'
+ * to both; more is 'full'.  We count BEFORE the asker joins, so 0, 1 and
+ * ROOM_SIZE give the same answers.  The chapter's first version counted
+ * every socket on the server; a name that is not a 1-64 byte string gets a
+ * 'log' here. */
 static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     char name[ROOM_NAME_MAX + 1];
     if (room_read_name(c, ev, name) < 0) return;
@@ -529,68 +523,53 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     struct room *r = room_find(name);
     int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
-    if (members == 0) {
-        if (r == NULL)
-            r = room_create(name);   /* (an emptied room still here is reused) */
-        if (r == NULL) {
-            client_out_of_memory(c);
-            return;
-        }
-        room_join(r, c);
-        room_trace(name, "created by", c, "");
+    if (r == NULL)
+        r = room_create(name);   /* (an emptied room still here is reused) */
+    if (r == NULL) {
+        client_out_of_memory(c);
+    } else if (members == 0) {
+        room_join(r, c, "created by");
         sio_log(c, "Client ID %s created room %s", c->sio_id, name);
         sio_emit_strings(c, "created", name, c->sio_id);
     } else if (members < ROOM_SIZE) {
-        room_join_second(r, c);
+        struct client *first = r->members[0];
+        sio_log(c, "Client ID %s joined room %s", c->sio_id, name);
+        sio_emit_strings(first, "join", name, NULL);
+        room_join(r, c, "joined by");
+        sio_emit_strings(c, "joined", name, c->sio_id);
+        sio_emit_strings(first, "ready", NULL, NULL);
+        sio_emit_strings(c, "ready", NULL, NULL);
     } else {
         room_trace(name, "full, refused", c, "");
         sio_emit_strings(c, "full", name, NULL);
     }
 }
 
-/* The room argument of 'create or join': a JSON string of 1 to
- * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
+/* The room argument: a JSON string of 1 to ROOM_NAME_MAX bytes.  Returns 0
+ * and fills name, or logs why not. */
 static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
+    int is_string = ev->argc >= 1 && ev->arg[0].p[0] == '"';
     size_t len = 0;
-    long used = -1;
-    if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
+    long used = 0;
+    if (is_string)
         used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
-    } else {
+    if (!is_string)
         sio_log(c, "create or join needs a room name (a string)");
-        return -1;
-    }
-    if (used == -1) {
+    else if (used == -1)
         sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
-        return -1;
-    }
-    if (used == -2 || len == 0) {
+    else if (used == -2 || len == 0)
         sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
-        return -1;
-    }
-    if (strlen(name) != len) {
+    else if (strlen(name) != len)
         sio_log(c, "Room name must not contain U+0000");
-        return -1;
-    }
-    return 0;
+    else
+        return 0;
+    return -1;
 }
 
-/* The second peer arrives: tell the first, join, tell both they are ready. */
-static void room_join_second(struct room *r, struct client *c) {
-    struct client *first = r->members[0];
-    sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
-    sio_emit_strings(first, "join", r->name, NULL);
-    room_join(r, c);
-    room_trace(r->name, "joined by", c, "");
-    sio_emit_strings(c, "joined", r->name, c->sio_id);
-    sio_emit_strings(first, "ready", NULL, NULL);
-    sio_emit_strings(c, "ready", NULL, NULL);
-}
-
-/* 'message' (anything): the chapter logs "Client said:" back to the
- * sender, then broadcasts the message to every other socket on the server
- * (its own comment says a real app would keep it in the room).  We send
- * no echo, and relay only to the other peer of the sender's room, byte
- * for byte: the payload is never decoded. */
+/* 'message': the chapter logs "Client said:" back to the sender, then
+ * broadcasts to every other socket on the server (its comment says a real
+ * app would keep it in the room).  We send no echo, and relay only to the
+ * room's other peer, byte for byte: the payload is never decoded. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
@@ -599,49 +578,43 @@ static void room_relay(struct client *c, const struct sio_event *ev) {
     for (int i = 0; i < c->room->count; i++) {
         struct client *peer = c->room->members[i];
         if (peer != c)
-            eio_send2(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
+            eio_send(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
     }
 }
 
-/* 'ipaddr': like the chapter, one 'ipaddr' event per IPv4 address of
- * the machine, so a peer elsewhere knows where to point its browser.  The
- * chapter skips only 127.0.0.1; we skip all of 127.0.0.0/8.
- * getifaddrs() lists the interfaces and their addresses (freeifaddrs()
- * gives the list back). */
+/* 'ipaddr': as in the chapter, one 'ipaddr' event per IPv4 address of the
+ * machine, which getifaddrs() lists, so a peer elsewhere knows where to
+ * point its browser.  The chapter skips 127.0.0.1; we skip all of the
+ * loopback, 127.0.0.0/8. */
 static void room_send_ipaddr(struct client *c) {
     struct ifaddrs *list;
-    struct ifaddrs *ifa;
     if (getifaddrs(&list) != 0) {
         sio_log(c, "Cannot list the server's addresses: %s", strerror(errno));
         return;
     }
-    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+    for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
         char text[INET_ADDRSTRLEN];
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
-        if (a == NULL || a->sin_family != AF_INET) continue;
-        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127)
-            continue;   /* 127.0.0.0/8 is this machine's loopback */
+        if (a == NULL || a->sin_family != AF_INET || (ntohl(a->sin_addr.s_addr) >> 24) == 127)
+            continue;
         inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
         sio_emit_strings(c, "ipaddr", text, NULL);
     }
     freeifaddrs(list);
 }
 
-/* Takes the client out of its room: on a DISCONNECT, a close, or a dead
- * connection.  In the chapter, socket.io did this on 'disconnect' and
- * sent nothing; neither do we (the pages say 'bye' themselves).  A room left empty
- * can be created again at once (room_create_or_join reuses it); its
- * memory goes at the end of the turn, see client_kill. */
+/* Takes the client out of its room: on a DISCONNECT, a close or a dead
+ * connection.  socket.io did this on 'disconnect' and sent nothing; nor do
+ * we (the pages say 'bye' themselves).  A room left empty can be taken
+ * again at once; its memory goes when the turn ends (rooms_reap). */
 static void room_leave(struct client *c) {
     struct room *r = c->room;
+    int i = 0;
     if (r == NULL) return;
-    for (int i = 0; i < r->count; i++) {
-        if (r->members[i] == c) {
-            r->members[i] = r->members[--r->count];
-            r->members[r->count] = NULL;
-            break;
-        }
-    }
+    while (r->members[i] != c)   /* c->room is set by room_join only */
+        i++;
+    r->members[i] = r->members[--r->count];
+    r->members[r->count] = NULL;
     c->room = NULL;
     room_trace(r->name, "left by", c, r->count == 0 ? " (now empty)" : "");
     if (r->count == 0 && !r->empty_listed) {
@@ -651,53 +624,40 @@ static void room_leave(struct client *c) {
     }
 }
 
-/* The end of a turn: free the rooms that were left empty and stayed so. */
+/* The end of a turn: free the rooms left empty that stayed so.  `link` is
+ * the pointer to the room in its bucket's chain (the bucket itself, or the
+ * previous room's next), which then skips it. */
 static void rooms_reap(void) {
     while (server.empty_rooms != NULL) {
         struct room *r = server.empty_rooms;
         server.empty_rooms = r->next_empty;
         r->empty_listed = 0;
-        if (r->count == 0) {
-            room_unlink(r);
-            server.room_count--;
-            free(r);
-        }
+        if (r->count > 0) continue;   /* joined again this turn */
+        struct room **link = &server.room_buckets[room_hash(r->name, server.bucket_count)];
+        while (*link != r)
+            link = &(*link)->next;
+        *link = r->next;
+        server.room_count--;
+        free(r);
     }
 }
 
-/* Takes a room out of its hash bucket. */
-static void room_unlink(struct room *r) {
-    size_t h = room_hash(r->name, server.bucket_count);
-    struct room *prev = NULL;
-    struct room *at = server.room_buckets[h];
-    while (at != r) {
-        prev = at;
-        at = at->next;
-    }
-    if (prev == NULL)
-        server.room_buckets[h] = r->next;
-    else
-        prev->next = r->next;
-}
-
-/* Looks the name up in its bucket only: the cost does not grow with the
- * number of rooms. */
+/* Looks in the name's bucket only: the cost does not grow with the rooms. */
 static struct room *room_find(const char *name) {
-    struct room *r;
     if (server.bucket_count == 0) return NULL;
-    for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
-        if (strcmp(r->name, name) == 0) return r;
-    }
-    return NULL;
+    struct room *r = server.room_buckets[room_hash(name, server.bucket_count)];
+    while (r != NULL && strcmp(r->name, name) != 0)
+        r = r->next;
+    return r;
 }
 
+/* A new empty room, first in its bucket; NULL if out of memory. */
 static struct room *room_create(const char *name) {
-    struct room *r;
     if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
         server.bucket_count == 0) {
         return NULL;
     }
-    r = calloc(1, sizeof *r);
+    struct room *r = calloc(1, sizeof *r);
     if (r == NULL) return NULL;
     memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
     size_t h = room_hash(name, server.bucket_count);
@@ -707,13 +667,15 @@ static struct room *room_create(const char *name) {
     return r;
 }
 
-static void room_join(struct room *r, struct client *c) {
+/* Puts c in room r; `what` ("created by", "joined by") is for -v. */
+static void room_join(struct room *r, struct client *c, const char *what) {
     r->members[r->count++] = c;
     c->room = r;
+    room_trace(r->name, what, c, "");
 }
 
-/* Doubles the table when rooms outnumber buckets, so chains stay short.
- * Returns 0, or -1 if out of memory (the old table stays usable). */
+/* Doubles the table when rooms would outnumber buckets, so chains stay
+ * short.  Returns 0, or -1 if out of memory (the old table still works). */
 static int room_table_grow(void) {
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
     struct room **buckets = calloc(count, sizeof(struct room *));
@@ -733,8 +695,8 @@ static int room_table_grow(void) {
     return 0;
 }
 
-/* FNV-1a, a small and good-enough string hash: which bucket of a table
- * of `buckets` (a power of two) holds the room with this name. */
+/* FNV-1a, a small and good-enough string hash: the bucket of a table of
+ * `buckets` (a power of two) that holds the room with this name. */
 static size_t room_hash(const char *name, size_t buckets) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; name[i] != '\0'; i++) {
@@ -769,8 +731,8 @@ static void room_trace(const char *name, const char *what, const struct client *
  * relayed byte for byte.
  * ====================================================================== */
 
-/* A packet we cannot make sense of closes this connection only, with
- * 1008 (policy violation): the reference server just drops it. */
+/* A packet we cannot make sense of closes this connection only, with 1008
+ * (policy violation); the reference server just drops it. */
 static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     struct sio_event ev;
     if (pk->sio_type == SIO_CONNECT) {
@@ -791,8 +753,8 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     } else {
         if (pk->ack_id >= 0) {
             char ack[32];
-            snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
-            eio_send(c, ack);
+            int n = snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
+            ws_send(c, WS_TEXT, ack, (size_t)n);
         }
         sio_on_event(c, &ev);
     }
@@ -800,35 +762,28 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
 
 /* CONNECT: "/" is the only namespace; the answer carries the socket id. */
 static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
-    char body[64];
+    char answer[NAMESPACE_MAX + 40];
+    int n;
     if (pk->nsp.n > NAMESPACE_MAX) {
         ws_fail(c, 1008, "namespace name too long");
-        return;
-    }
-    if (pk->nsp.n != 1) {
-        char prefix[NAMESPACE_MAX + 4];
-        snprintf(prefix, sizeof prefix, "44%.*s,", (int)pk->nsp.n, pk->nsp.p);
-        eio_send2(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
-        return;
-    }
-    if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
+    } else if (pk->nsp.n != 1) {
+        n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
+                     (int)pk->nsp.n, pk->nsp.p);
+        ws_send(c, WS_TEXT, answer, (size_t)n);
+    } else if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
         ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
-        return;
+    } else {
+        if (c->sio_id[0] == '\0')
+            id_generate(c->sio_id);
+        n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
+        ws_send(c, WS_TEXT, answer, (size_t)n);
     }
-    if (c->sio_id[0] == '\0')
-        id_generate(c->sio_id);
-    snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
-    eio_send2(c, "40", body, strlen(body));
 }
 
 /* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
 static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
-    size_t i = 2;
-    size_t digits = 0;
-    pk->sio_type = -1;
-    pk->nsp.p = "/";
-    pk->nsp.n = 1;
-    pk->ack_id = -1;
+    size_t i = 2, digits = 0;
+    *pk = (struct sio_packet){.sio_type = -1, .nsp = {"/", 1}, .ack_id = -1};
     if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
     pk->eio_type = p[0] - '0';
     pk->data.p = p + 1;
@@ -853,11 +808,11 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
 }
 
 /* An EVENT payload: a JSON array whose first element is the event's name.
- * Returns 0, or -1 if it is anything else. */
+ * One pass checks that each argument is valid JSON and notes where the
+ * first few are.  Returns 0, or -1 if it is anything else. */
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     size_t i = json_skip_space(p, n, 0);
-    size_t start;
-    size_t name_len;
+    size_t start, name_len;
     memset(ev, 0, sizeof *ev);
     if (i >= n || p[i] != '[') return -1;
     i = json_skip_space(p, n, i + 1);
@@ -868,8 +823,6 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     i = json_string_end(p, n, i);
     ev->rest.p = p + i;
     ev->rest.n = n - i;
-    /* One pass over the arguments checks that each is valid JSON and
-     * notes where the first few are. */
     for (;;) {
         i = json_skip_space(p, n, i);
         if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
@@ -888,8 +841,7 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
 /* The chapter's log(): ["log", ["Message from server:", text]], which the
  * page prints with console.log.apply(console, array). */
 static void sio_log(struct client *c, const char *fmt, ...) {
-    char line[512];
-    char text[SIO_TEXT_MAX];
+    char line[512], text[SIO_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -897,12 +849,12 @@ static void sio_log(struct client *c, const char *fmt, ...) {
     size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
     text[n] = ']';
     text[n + 1] = ']';
-    eio_send2(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
+    eio_send(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
 }
 
-/* Emits ["event", "arg1", "arg2"]: the event's name and up to two string
- * arguments (NULL for none), each written as a JSON string.  Events hold
- * at most a room name, an id and a short sentence: SIO_TEXT_MAX is plenty. */
+/* Emits ["event", "arg1", "arg2"]: a name and up to two string arguments
+ * (NULL for none).  They hold at most a room name, an id and a short
+ * sentence: SIO_TEXT_MAX is plenty. */
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     const char *strings[3] = {event, a1, a2};
     char text[SIO_TEXT_MAX];
@@ -912,7 +864,7 @@ static void sio_emit_strings(struct client *c, const char *event, const char *a1
         n += json_write_string(text + n, sizeof text - n - 1, strings[i], strlen(strings[i]));
     }
     text[n++] = ']';
-    eio_send2(c, "42", text, n);
+    eio_send(c, "42", text, n);
 }
 
 /* The length of the one JSON value at p (leading white space included),
@@ -924,27 +876,20 @@ static long json_skip_value(const char *p, size_t n) {
 
 /* The end of the JSON value at or after p[i] (after white space), or 0. */
 static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
+    static const char *const literals[] = {"true", "false", "null"};
     i = json_skip_space(p, n, i);
     if (i >= n) return 0;
-    switch (p[i]) {
-    case '"':
-        return json_string_end(p, n, i);
-    case '[':
-    case '{':
-        return json_container_end(p, n, i, depth);
-    case 't':
-        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : 0;
-    case 'f':
-        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : 0;
-    case 'n':
-        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : 0;
-    default:
-        return json_number_end(p, n, i);
+    if (p[i] == '"') return json_string_end(p, n, i);
+    if (p[i] == '[' || p[i] == '{') return json_container_end(p, n, i, depth);
+    for (size_t k = 0; k < 3; k++) {
+        size_t len = strlen(literals[k]);
+        if (n - i >= len && memcmp(p + i, literals[k], len) == 0) return i + len;
     }
+    return json_number_end(p, n, i);
 }
 
-/* The end of the array or object at p[i], or 0 if malformed.  Objects are
- * "key": value pairs; arrays are values. */
+/* The end of the array or object at p[i], or 0 if malformed.  Objects hold
+ * "key": value pairs; arrays, values. */
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
     char close = p[i] == '[' ? ']' : '}';
     if (depth >= JSON_DEPTH_MAX) return 0;
@@ -1030,18 +975,22 @@ static size_t json_skip_space(const char *p, size_t n, size_t i) {
     return i;
 }
 
+/* The one-letter escapes (RFC 8259 §7): the letter after the backslash,
+ * and the byte it stands for.  \/ is read as '/' too, but never written. */
+static const char json_escapes[][2] = {
+    {'"', '"'}, {'\\', '\\'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'}
+};
+
 /* Decodes the string at p (p[0] == '"') into out as UTF-8 plus a NUL.
  * Returns the input bytes consumed, -1 if malformed (or a lone surrogate),
  * -2 if the text does not fit in out_size - 1 bytes. */
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len) {
     size_t end = n > 0 && p[0] == '"' ? json_string_end(p, n, 0) : 0;
-    size_t i = 1;
-    size_t o = 0;
+    size_t i = 1, o = 0;
     if (end == 0) return -1;
     while (i < end - 1) {
-        char bytes[4];
+        char bytes[4] = {p[i]};
         size_t len = 1;
-        bytes[0] = p[i];
         if (p[i] != '\\') {
             i++;
         } else if (p[i + 1] == 'u') {
@@ -1050,7 +999,10 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
             if (i == 0) return -1;
             len = utf8_encode(cp, bytes);
         } else {
-            bytes[0] = json_escape_byte(p[i + 1]);
+            bytes[0] = p[i + 1];   /* \/ */
+            for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
+                if (json_escapes[k][0] == p[i + 1]) bytes[0] = json_escapes[k][1];
+            }
             i += 2;
         }
         if (o + len >= out_size) return -2;
@@ -1078,66 +1030,40 @@ static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned lon
     return i + 11;
 }
 
-/* What a one-letter escape stands for: \n a newline, \" a quote... */
-static char json_escape_byte(char letter) {
-    switch (letter) {
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    default: return letter;     /* \" \\ \/: the letter itself */
-    }
-}
-
-/* Writes code point cp as UTF-8; returns the byte count (1-4). */
+/* Writes code point cp as UTF-8 (RFC 3629 §3); returns the byte count.
+ * Each byte after the first carries 6 bits as 10xxxxxx; the first says
+ * how many bytes there are: 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx. */
 static size_t utf8_encode(unsigned long cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
+    static const unsigned long limit[] = {0x80, 0x800, 0x10000};
+    static const unsigned char lead[] = {0x00, 0xC0, 0xE0, 0xF0};
+    size_t len = 1;
+    while (len < 4 && cp >= limit[len - 1])
+        len++;
+    for (size_t k = len - 1; k > 0; k--) {
+        out[k] = (char)(0x80 | (cp & 0x3F));
+        cp >>= 6;
     }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    out[0] = (char)(lead[len - 1] | cp);
+    return len;
 }
 
-/* Writes s as a quoted JSON string: ", \ and control characters escaped.
- * Returns the length written (plus a NUL), or 0 if out_size is too small. */
+/* Writes s as a quoted JSON string: " and \ escaped, and control bytes
+ * (with one letter where there is one, else \u00XX).  Returns the length
+ * written (plus a NUL), or 0 if out_size is too small. */
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n) {
     size_t o = 0;
     if (out_size < 3) return 0;
     out[o++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        char esc[8];
-        size_t len;
-        if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            len = 2;
-        } else if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') {
-            esc[0] = '\\';
-            esc[1] = (char)(ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch == '\b' ? 'b' : 'f');
-            len = 2;
-        } else if (ch < 0x20) {
-            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
-        } else {
-            esc[0] = (char)ch;
-            len = 1;
+        char esc[8] = {(char)ch};
+        size_t len = 1;
+        for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
+            if (json_escapes[k][1] == (char)ch)
+                len = (size_t)snprintf(esc, sizeof esc, "\\%c", json_escapes[k][0]);
         }
+        if (len == 1 && ch < 0x20)
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
         if (o + len + 2 > out_size) return 0;
         memcpy(out + o, esc, len);
         o += len;
@@ -1158,55 +1084,42 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
  * this: socket.io did it.  With -v, the "2"/"3" pairs show every 25 s.
  * ====================================================================== */
 
-/* One Engine.IO message from the client. */
+/* One Engine.IO message from the client.  "0" open and "5" upgrade are the
+ * server's to send, and in v4 only the server pings: a "2" from a client
+ * breaks the protocol.  "6" is a noop. */
 static void eio_on_message(struct client *c, const char *data, size_t len) {
     struct sio_packet pk;
     if (sio_parse_packet(data, len, &pk) < 0) {
         ws_fail(c, 1008, "malformed packet");
-        return;
-    }
-    switch (pk.eio_type) {
-    case 1:
+    } else if (pk.eio_type == 4) {
+        sio_on_packet(c, &pk);
+    } else if (pk.eio_type == 3) {
+        ws_heartbeat_answered(c);
+    } else if (pk.eio_type == 1) {
         trace_client(c, ": Engine.IO close");
         ws_fail(c, 1000, "the client closed the session");
-        break;
-    case 3:
-        ws_heartbeat_answered(c);
-        break;
-    case 4:
-        sio_on_packet(c, &pk);
-        break;
-    case 6:
-        break;   /* noop */
-    default:
-        /* 0 and 5 are the server's to send, and in Engine.IO v4 only the
-         * server pings, so a "2" from a client breaks the protocol. */
+    } else if (pk.eio_type != 6) {
         ws_fail(c, 1008, "unexpected Engine.IO packet type");
-        break;
     }
 }
 
-/* The open packet, right after the 101. */
+/* The open packet, right after the 101.  Each Engine.IO packet is one
+ * WebSocket text message, its type first. */
 static void eio_open(struct client *c) {
     char open[256];
     id_generate(c->sid);
-    snprintf(open, sizeof open,
-             "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
-             "\"pingTimeout\":%d,\"maxPayload\":%d}",
-             c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
-    eio_send(c, open);
+    int n = snprintf(open, sizeof open,
+                     "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
+                     "\"pingTimeout\":%d,\"maxPayload\":%d}",
+                     c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
+    ws_send(c, WS_TEXT, open, (size_t)n);
     ws_heartbeat_answered(c);
 }
 
-/* Sends one Engine.IO packet, its type first: "2" (ping), "40{...}"... */
-static void eio_send(struct client *c, const char *packet) {
-    ws_send(c, WS_TEXT, packet, strlen(packet));
-}
-
-/* The same, in two parts: a prefix ("42[\"message\"") and bytes that
+/* Sends a packet in two parts: a head ("42[\"message\"") and bytes that
  * follow it unchanged (what a peer sent), without copying them twice. */
-static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len) {
-    ws_send2(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
+static void eio_send(struct client *c, const char *head, const char *body, size_t body_len) {
+    ws_send2(c, WS_TEXT, head, strlen(head), body, body_len);
 }
 
 /* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
@@ -1233,16 +1146,15 @@ static void ws_heartbeat_answered(struct client *c) {
     timer_schedule(c->ping_due);
 }
 
-/* The heartbeat, called by the timers: ping when due; no answer within
- * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
- * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
- * browser answers by itself. */
+/* Called by the timers: ping when due; no answer within pingTimeout means
+ * the client is gone.  Socket.IO clients get Engine.IO's "2"; /echo
+ * clients a ping frame (RFC 6455 §5.5.2), which a browser answers itself. */
 static void ws_check_heartbeat(struct client *c, long long now) {
     if (c->pong_due > 0 && now >= c->pong_due) {
         client_kill(c, "ping timeout");
     } else if (c->ping_due > 0 && now >= c->ping_due) {
         if (c->state == CONN_WS_SIO)
-            eio_send(c, "2");
+            ws_send(c, WS_TEXT, "2", 1);
         else
             ws_send(c, WS_PING, NULL, 0);
         c->ping_due = 0;
@@ -1252,9 +1164,15 @@ static void ws_check_heartbeat(struct client *c, long long now) {
 }
 
 /* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
- * the reference server sends).  Returns 0 if the query is fine. */
+ * the reference server sends).  Returns 0 if the query is fine.  The
+ * official client starts with long-polling unless told not to, and we
+ * speak WebSocket only: we say so once without -v, every time with it,
+ * so the browser's repeated 400s have an explanation. */
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
-    struct slice v;
+    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
+                       "signal.c does not serve: create the official client with "
+                       "io({transports: ['websocket']})";
+    struct slice v = {"", 0};
     const char *error = NULL;
     if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
         v.n != 9 || memcmp(v.p, "websocket", 9) != 0) {
@@ -1264,23 +1182,14 @@ static int eio_check_query(struct client *c, const struct http_request *req, int
         error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
     }
     if (error == NULL) return 0;
-    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0)
-        eio_polling_hint(c);
+    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0) {
+        if (!server.verbose && !server.polling_hint_given)
+            fprintf(stderr, "signal: %s\n", hint);
+        server.polling_hint_given = 1;
+        trace_client(c, ": %s", hint);
+    }
     http_send(c, 400, "application/json", error, "", head_only);
     return -1;
-}
-
-/* The official client starts with HTTP long-polling unless told not to;
- * signal.c speaks WebSocket only.  Say so once without -v, every time
- * with it, so the browser's repeated 400s have an explanation. */
-static void eio_polling_hint(struct client *c) {
-    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
-                       "signal.c does not serve: create the official client with "
-                       "io({transports: ['websocket']})";
-    if (!server.verbose && !server.polling_hint_given)
-        fprintf(stderr, "signal: %s\n", hint);
-    server.polling_hint_given = 1;
-    trace_client(c, ": %s", hint);
 }
 
 /* ======================================================================
