@@ -320,7 +320,6 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk);
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev);
 static void sio_log(struct client *c, const char *fmt, ...);
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2);
-static long json_skip_value(const char *p, size_t n);
 static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_string_end(const char *p, size_t n, size_t i);
@@ -477,15 +476,13 @@ static void die(int code, const char *fmt, ...);
  *
  * The chapter's server is a few socket.on() handlers: 'create or join',
  * 'message', 'ipaddr' and (from step 5) 'bye'.  Each has its C twin here,
- * called by sio_on_event() with the event parsed, under a note on what the
- * chapter's handler does and where we differ.  A room holds at most two
- * peers and lives in a hash table by name.  In gdb:
- * `break room_create_or_join`, then `print *c->room` after `finish`.
+ * under a note on what the chapter's handler does and where we differ.  A
+ * room holds two peers at most, in a hash table by name.  In gdb: `break
+ * room_create_or_join`, then `print *c->room` after `finish`.
  * ====================================================================== */
 
-/* socket.io calls the handler registered under the event's name; here a
- * chain of strcmp()s does.  'bye' only prints a line, as the chapter's
- * does; an event with no handler is ignored. */
+/* socket.io called the handler registered under the event's name; here
+ * strcmp() picks it.  'bye' only prints a line, as the chapter's does. */
 static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
@@ -506,12 +503,11 @@ static void sio_on_event(struct client *c, const struct sio_event *ev) {
 }
 
 /* 'create or join' (room), the heart of the chapter.  Its handler logs two
- * lines and counts the room's clients with the asker included: 1 is
- * 'created', 2 is 'join' to the room, 'joined' to the asker, then 'ready'
- * to both; more is 'full'.  We count BEFORE the asker joins, so 0, 1 and
- * ROOM_SIZE give the same answers.  The chapter's first version counted
- * every socket on the server; a name that is not a 1-64 byte string gets a
- * 'log' here. */
+ * lines, then counts the room's clients with the asker included: 1 is
+ * 'created'; 2 is 'join' to the room, 'joined' to the asker, 'ready' to
+ * both; more is 'full'.  We count before the asker joins (0, 1, ROOM_SIZE),
+ * and the room's members only, where the chapter's first version counted
+ * every socket on the server. */
 static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     char name[ROOM_NAME_MAX + 1];
     if (room_read_name(c, ev, name) < 0) return;
@@ -524,7 +520,7 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
     if (r == NULL)
-        r = room_create(name);   /* (an emptied room still here is reused) */
+        r = room_create(name);   /* (a room emptied this turn is reused) */
     if (r == NULL) {
         client_out_of_memory(c);
     } else if (members == 0) {
@@ -566,10 +562,9 @@ static int room_read_name(struct client *c, const struct sio_event *ev, char *na
     return -1;
 }
 
-/* 'message': the chapter logs "Client said:" back to the sender, then
- * broadcasts to every other socket on the server (its comment says a real
- * app would keep it in the room).  We send no echo, and relay only to the
- * room's other peer, byte for byte: the payload is never decoded. */
+/* 'message': the chapter logs "Client said:" back to the sender and sends
+ * the message to every other socket (a real app, it says, would use the
+ * room).  We send no echo; the room's other peer gets it byte for byte. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
@@ -582,10 +577,9 @@ static void room_relay(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* 'ipaddr': as in the chapter, one 'ipaddr' event per IPv4 address of the
- * machine, which getifaddrs() lists, so a peer elsewhere knows where to
- * point its browser.  The chapter skips 127.0.0.1; we skip all of the
- * loopback, 127.0.0.0/8. */
+/* 'ipaddr': one 'ipaddr' event per IPv4 address of the machine (getifaddrs()
+ * lists them), so a peer elsewhere knows where to point its browser.  The
+ * chapter skips 127.0.0.1; we skip all of the loopback, 127.0.0.0/8. */
 static void room_send_ipaddr(struct client *c) {
     struct ifaddrs *list;
     if (getifaddrs(&list) != 0) {
@@ -603,10 +597,9 @@ static void room_send_ipaddr(struct client *c) {
     freeifaddrs(list);
 }
 
-/* Takes the client out of its room: on a DISCONNECT, a close or a dead
- * connection.  socket.io did this on 'disconnect' and sent nothing; nor do
- * we (the pages say 'bye' themselves).  A room left empty can be taken
- * again at once; its memory goes when the turn ends (rooms_reap). */
+/* On a DISCONNECT, a close or a dead connection.  socket.io left the room
+ * on 'disconnect' and sent nothing; nor do we (the pages say 'bye').  A room
+ * left empty can be taken again at once; rooms_reap frees it later. */
 static void room_leave(struct client *c) {
     struct room *r = c->room;
     int i = 0;
@@ -625,8 +618,7 @@ static void room_leave(struct client *c) {
 }
 
 /* The end of a turn: free the rooms left empty that stayed so.  `link` is
- * the pointer to the room in its bucket's chain (the bucket itself, or the
- * previous room's next), which then skips it. */
+ * the pointer to the room in its chain, which then skips the room. */
 static void rooms_reap(void) {
     while (server.empty_rooms != NULL) {
         struct room *r = server.empty_rooms;
@@ -653,10 +645,7 @@ static struct room *room_find(const char *name) {
 
 /* A new empty room, first in its bucket; NULL if out of memory. */
 static struct room *room_create(const char *name) {
-    if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
-        server.bucket_count == 0) {
-        return NULL;
-    }
+    if (room_table_grow() < 0) return NULL;
     struct room *r = calloc(1, sizeof *r);
     if (r == NULL) return NULL;
     memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
@@ -675,11 +664,12 @@ static void room_join(struct room *r, struct client *c, const char *what) {
 }
 
 /* Doubles the table when rooms would outnumber buckets, so chains stay
- * short.  Returns 0, or -1 if out of memory (the old table still works). */
+ * short.  Out of memory, the old table still works: -1 only if there is none. */
 static int room_table_grow(void) {
+    if (server.room_count < server.bucket_count) return 0;
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
     struct room **buckets = calloc(count, sizeof(struct room *));
-    if (buckets == NULL) return -1;
+    if (buckets == NULL) return server.bucket_count > 0 ? 0 : -1;
     for (size_t i = 0; i < server.bucket_count; i++) {
         while (server.room_buckets[i] != NULL) {
             struct room *r = server.room_buckets[i];
@@ -695,8 +685,7 @@ static int room_table_grow(void) {
     return 0;
 }
 
-/* FNV-1a, a small and good-enough string hash: the bucket of a table of
- * `buckets` (a power of two) that holds the room with this name. */
+/* FNV-1a, a small good-enough string hash; `buckets` is a power of two. */
 static size_t room_hash(const char *name, size_t buckets) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; name[i] != '\0'; i++) {
@@ -709,8 +698,7 @@ static size_t room_hash(const char *name, size_t buckets) {
 /* A room line under -v: "room foo: joined by conn 3 [id]". */
 static void room_trace(const char *name, const char *what, const struct client *c,
                        const char *after) {
-    char printable[TRACE_PAYLOAD_MAX + 1];
-    char label[64];
+    char printable[TRACE_PAYLOAD_MAX + 1], label[64];
     if (!server.verbose) return;
     trace_text(name, strlen(name), printable);
     trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
@@ -719,16 +707,15 @@ static void room_trace(const char *name, const char *what, const struct client *
 /* ======================================================================
  * Socket.IO packets, and the JSON they carry
  *
- * socket.io's upper layer.  Inside an Engine.IO message "4", a packet is a
- * type digit (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR),
- * an optional namespace ("/chat,"), an optional ack id, and JSON:
+ * Inside an Engine.IO message "4", a Socket.IO packet is a type digit
+ * (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR), an optional
+ * namespace ("/chat,"), an optional ack id, and JSON:
  *     40                              CONNECT to "/"
  *     42["create or join","foo"]      EVENT
  *     4212["bye"]                     EVENT that wants ack 12: we answer 4312[]
- * In the chapter, socket.io parsed these and called the handlers; here
- * sio_on_packet() does.  JSON (RFC 8259) is only checked and skipped, except
- * strings, which are read and written with every escape: a "message" is
- * relayed byte for byte.
+ * socket.io parsed these and called the chapter's handlers; sio_on_packet()
+ * does here.  JSON (RFC 8259) is checked and skipped, but strings are read
+ * and written with every escape.
  * ====================================================================== */
 
 /* A packet we cannot make sense of closes this connection only, with 1008
@@ -770,7 +757,7 @@ static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
         n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
                      (int)pk->nsp.n, pk->nsp.p);
         ws_send(c, WS_TEXT, answer, (size_t)n);
-    } else if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
+    } else if (pk->data.n > 0 && json_value_end(pk->data.p, pk->data.n, 0, 0) != pk->data.n) {
         ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
     } else {
         if (c->sio_id[0] == '\0')
@@ -786,8 +773,7 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
     *pk = (struct sio_packet){.sio_type = -1, .nsp = {"/", 1}, .ack_id = -1};
     if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
     pk->eio_type = p[0] - '0';
-    pk->data.p = p + 1;
-    pk->data.n = n - 1;
+    pk->data = (struct slice){p + 1, n - 1};
     if (pk->eio_type != 4) return 0;
     if (n < 2 || p[1] < '0' || p[1] > '6') return -1;
     pk->sio_type = p[1] - '0';
@@ -802,14 +788,12 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
         pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
         i++;
     }
-    pk->data.p = p + i;
-    pk->data.n = n - i;
+    pk->data = (struct slice){p + i, n - i};
     return 0;
 }
 
-/* An EVENT payload: a JSON array whose first element is the event's name.
- * One pass checks that each argument is valid JSON and notes where the
- * first few are.  Returns 0, or -1 if it is anything else. */
+/* An EVENT payload: a JSON array, the event's name first.  One pass checks
+ * the arguments and notes where the first few are.  Returns 0, or -1. */
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     size_t i = json_skip_space(p, n, 0);
     size_t start, name_len;
@@ -821,8 +805,7 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
     ev->name_fits = used > 0 && strlen(ev->name) == name_len;
     i = json_string_end(p, n, i);
-    ev->rest.p = p + i;
-    ev->rest.n = n - i;
+    ev->rest = (struct slice){p + i, n - i};
     for (;;) {
         i = json_skip_space(p, n, i);
         if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
@@ -830,10 +813,8 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
         start = json_skip_space(p, n, i + 1);
         i = json_value_end(p, n, start, 1);
         if (i == 0) return -1;
-        if (ev->argc < SIO_ARGS_MAX) {
-            ev->arg[ev->argc].p = p + start;
-            ev->arg[ev->argc].n = i - start;
-        }
+        if (ev->argc < SIO_ARGS_MAX)
+            ev->arg[ev->argc] = (struct slice){p + start, i - start};
         ev->argc++;
     }
 }
@@ -847,14 +828,12 @@ static void sio_log(struct client *c, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
-    text[n] = ']';
-    text[n + 1] = ']';
+    memcpy(text + n, "]]", 2);
     eio_send(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
 }
 
-/* Emits ["event", "arg1", "arg2"]: a name and up to two string arguments
- * (NULL for none).  They hold at most a room name, an id and a short
- * sentence: SIO_TEXT_MAX is plenty. */
+/* Emits ["event", "arg1", "arg2"], up to two string arguments (NULL for
+ * none): a room name, an id, a sentence: SIO_TEXT_MAX is plenty. */
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     const char *strings[3] = {event, a1, a2};
     char text[SIO_TEXT_MAX];
@@ -867,14 +846,8 @@ static void sio_emit_strings(struct client *c, const char *event, const char *a1
     eio_send(c, "42", text, n);
 }
 
-/* The length of the one JSON value at p (leading white space included),
- * or -1 if it is not valid JSON. */
-static long json_skip_value(const char *p, size_t n) {
-    size_t end = json_value_end(p, n, 0, 0);
-    return end == 0 ? -1 : (long)end;
-}
-
-/* The end of the JSON value at or after p[i] (after white space), or 0. */
+/* The end of the one JSON value at or after p[i] (white space before it
+ * skipped, not after), or 0 if there is none. */
 static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
     static const char *const literals[] = {"true", "false", "null"};
     i = json_skip_space(p, n, i);
@@ -888,8 +861,7 @@ static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
     return json_number_end(p, n, i);
 }
 
-/* The end of the array or object at p[i], or 0 if malformed.  Objects hold
- * "key": value pairs; arrays, values. */
+/* The end of the array or object at p[i], or 0 if malformed. */
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
     char close = p[i] == '[' ? ']' : '}';
     if (depth >= JSON_DEPTH_MAX) return 0;
@@ -1047,9 +1019,8 @@ static size_t utf8_encode(unsigned long cp, char *out) {
     return len;
 }
 
-/* Writes s as a quoted JSON string: " and \ escaped, and control bytes
- * (with one letter where there is one, else \u00XX).  Returns the length
- * written (plus a NUL), or 0 if out_size is too small. */
+/* Writes s as a quoted JSON string, ", \ and control bytes escaped; returns
+ * the length written (plus a NUL), or 0 if out_size is too small. */
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n) {
     size_t o = 0;
     if (out_size < 3) return 0;
@@ -1084,9 +1055,8 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
  * this: socket.io did it.  With -v, the "2"/"3" pairs show every 25 s.
  * ====================================================================== */
 
-/* One Engine.IO message from the client.  "0" open and "5" upgrade are the
- * server's to send, and in v4 only the server pings: a "2" from a client
- * breaks the protocol.  "6" is a noop. */
+/* One Engine.IO message from the client.  "0" and "5" are the server's to
+ * send, and in v4 only the server pings ("2"); "6" is a noop. */
 static void eio_on_message(struct client *c, const char *data, size_t len) {
     struct sio_packet pk;
     if (sio_parse_packet(data, len, &pk) < 0) {
@@ -1116,15 +1086,14 @@ static void eio_open(struct client *c) {
     ws_heartbeat_answered(c);
 }
 
-/* Sends a packet in two parts: a head ("42[\"message\"") and bytes that
- * follow it unchanged (what a peer sent), without copying them twice. */
+/* A packet in two parts: a head ("42[\"message\"") and bytes that follow
+ * it unchanged (what a peer sent), so they are not copied twice. */
 static void eio_send(struct client *c, const char *head, const char *body, size_t body_len) {
     ws_send2(c, WS_TEXT, head, strlen(head), body, body_len);
 }
 
 /* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
- * look.  120 bits make a repeat among a million clients a 1-in-10^24 event,
- * so no scan of the others' ids (costlier with every client) is made. */
+ * look.  At 120 bits a repeat is too unlikely to scan the others' ids for. */
 static void id_generate(char out[ID_LEN + 1]) {
     unsigned char bytes[15];
     if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
@@ -1163,11 +1132,10 @@ static void ws_check_heartbeat(struct client *c, long long now) {
     }
 }
 
-/* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
- * the reference server sends).  Returns 0 if the query is fine.  The
- * official client starts with long-polling unless told not to, and we
- * speak WebSocket only: we say so once without -v, every time with it,
- * so the browser's repeated 400s have an explanation. */
+/* Engine.IO's own 400s (JSON bodies, as the reference server sends) for a
+ * handshake it cannot take; 0 if the query is fine.  The official client
+ * starts with long-polling unless told not to: we say why once, or every
+ * time under -v, so the browser's repeated 400s have an explanation. */
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
     const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
                        "signal.c does not serve: create the official client with "
