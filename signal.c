@@ -328,14 +328,12 @@ static size_t json_digits_end(const char *p, size_t n, size_t i);
 static long json_hex4(const char *p, size_t n, size_t i);
 static size_t json_skip_space(const char *p, size_t n, size_t i);
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp);
-static size_t utf8_encode(unsigned long cp, char *out);
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4], size_t *len);
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n);
 
 /* Engine.IO v4 over WebSocket: the session under Socket.IO */
 static void eio_on_message(struct client *c, const char *data, size_t len);
 static void eio_open(struct client *c);
-static void eio_send(struct client *c, const char *head, const char *body, size_t body_len);
 static void id_generate(char out[ID_LEN + 1]);
 static void ws_heartbeat_answered(struct client *c);
 static void ws_check_heartbeat(struct client *c, long long now);
@@ -566,6 +564,7 @@ static int room_read_name(struct client *c, const struct sio_event *ev, char *na
  * the message to every other socket (a real app, it says, would use the
  * room).  We send no echo; the room's other peer gets it byte for byte. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
+    const char *head = "42[\"message\"";   /* then the sender's bytes, ",...]" */
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
         return;
@@ -573,7 +572,7 @@ static void room_relay(struct client *c, const struct sio_event *ev) {
     for (int i = 0; i < c->room->count; i++) {
         struct client *peer = c->room->members[i];
         if (peer != c)
-            eio_send(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
+            ws_send2(peer, WS_TEXT, head, strlen(head), ev->rest.p, ev->rest.n);
     }
 }
 
@@ -779,8 +778,7 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
     pk->sio_type = p[1] - '0';
     if (i < n && p[i] == '/') {
         const char *comma = memchr(p + i, ',', n - i);
-        pk->nsp.p = p + i;
-        pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
+        pk->nsp = (struct slice){p + i, comma ? (size_t)(comma - (p + i)) : n - i};
         i += pk->nsp.n + (comma != NULL);
     }
     while (i < n && p[i] >= '0' && p[i] <= '9') {
@@ -799,12 +797,11 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     size_t start, name_len;
     memset(ev, 0, sizeof *ev);
     if (i >= n || p[i] != '[') return -1;
-    i = json_skip_space(p, n, i + 1);
-    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0)
-        return -1;  /* empty, or the name is not a string */
-    long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
+    start = json_skip_space(p, n, i + 1);
+    i = json_value_end(p, n, start, 1);
+    if (i == 0 || p[start] != '"') return -1;   /* empty, or the name is not a string */
+    long used = json_read_string(p + start, i - start, ev->name, sizeof ev->name, &name_len);
     ev->name_fits = used > 0 && strlen(ev->name) == name_len;
-    i = json_string_end(p, n, i);
     ev->rest = (struct slice){p + i, n - i};
     for (;;) {
         i = json_skip_space(p, n, i);
@@ -822,28 +819,30 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
 /* The chapter's log(): ["log", ["Message from server:", text]], which the
  * page prints with console.log.apply(console, array). */
 static void sio_log(struct client *c, const char *fmt, ...) {
+    const char *head = "42[\"log\",[\"Message from server:\",";
     char line[512], text[SIO_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
-    memcpy(text + n, "]]", 2);
-    eio_send(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
+    text[n] = ']';
+    text[n + 1] = ']';
+    ws_send2(c, WS_TEXT, head, strlen(head), text, n + 2);
 }
 
-/* Emits ["event", "arg1", "arg2"], up to two string arguments (NULL for
- * none): a room name, an id, a sentence: SIO_TEXT_MAX is plenty. */
+/* Emits ["event", "arg1", "arg2"] with up to two string arguments (NULL for
+ * none), each a room name, an id or a sentence: SIO_TEXT_MAX is plenty. */
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     const char *strings[3] = {event, a1, a2};
-    char text[SIO_TEXT_MAX];
-    size_t n = 0;
+    char text[SIO_TEXT_MAX] = "42";
+    size_t n = 2;
     for (int i = 0; i < 3 && strings[i] != NULL; i++) {
         text[n++] = i == 0 ? '[' : ',';
         n += json_write_string(text + n, sizeof text - n - 1, strings[i], strlen(strings[i]));
     }
     text[n++] = ']';
-    eio_send(c, "42", text, n);
+    ws_send(c, WS_TEXT, text, n);
 }
 
 /* The end of the one JSON value at or after p[i] (white space before it
@@ -966,10 +965,8 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
         if (p[i] != '\\') {
             i++;
         } else if (p[i + 1] == 'u') {
-            unsigned long cp;
-            i = json_read_escape_u(p, n, i + 1, &cp);
+            i = json_read_escape_u(p, n, i + 1, bytes, &len);
             if (i == 0) return -1;
-            len = utf8_encode(cp, bytes);
         } else {
             bytes[0] = p[i + 1];   /* \/ */
             for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
@@ -987,36 +984,31 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
 }
 
 /* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
- * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
- * for a lone surrogate, which no UTF-8 text can hold. */
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp) {
-    long hi = json_hex4(p, n, i + 1);
-    if (hi < 0xD800 || hi > 0xDFFF) {
-        *cp = (unsigned long)hi;
-        return i + 5;
-    }
-    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
-    long lo = json_hex4(p, n, i + 7);
-    if (lo < 0xDC00 || lo > 0xDFFF) return 0;
-    *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
-    return i + 11;
-}
-
-/* Writes code point cp as UTF-8 (RFC 3629 §3); returns the byte count.
- * Each byte after the first carries 6 bits as 10xxxxxx; the first says
- * how many bytes there are: 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx. */
-static size_t utf8_encode(unsigned long cp, char *out) {
+ * a high one (RFC 8259 §7), as UTF-8 (RFC 3629 §3): each byte after the
+ * first carries 6 bits as 10xxxxxx; the first says how many there are:
+ * 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx.  Sets *len; returns the index
+ * after the escape, or 0 for a lone surrogate, which UTF-8 cannot hold. */
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4], size_t *len) {
     static const unsigned long limit[] = {0x80, 0x800, 0x10000};
     static const unsigned char lead[] = {0x00, 0xC0, 0xE0, 0xF0};
-    size_t len = 1;
-    while (len < 4 && cp >= limit[len - 1])
-        len++;
-    for (size_t k = len - 1; k > 0; k--) {
+    unsigned long cp = (unsigned long)json_hex4(p, n, i + 1);
+    size_t next = i + 5;
+    if (cp >= 0xD800 && cp <= 0xDFFF) {
+        if (cp > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
+        long lo = json_hex4(p, n, i + 7);
+        if (lo < 0xDC00 || lo > 0xDFFF) return 0;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+        next = i + 11;
+    }
+    *len = 1;
+    while (*len < 4 && cp >= limit[*len - 1])
+        (*len)++;
+    for (size_t k = *len - 1; k > 0; k--) {
         out[k] = (char)(0x80 | (cp & 0x3F));
         cp >>= 6;
     }
-    out[0] = (char)(lead[len - 1] | cp);
-    return len;
+    out[0] = (char)(lead[*len - 1] | cp);
+    return next;
 }
 
 /* Writes s as a quoted JSON string, ", \ and control bytes escaped; returns
@@ -1084,12 +1076,6 @@ static void eio_open(struct client *c) {
                      c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
     ws_send(c, WS_TEXT, open, (size_t)n);
     ws_heartbeat_answered(c);
-}
-
-/* A packet in two parts: a head ("42[\"message\"") and bytes that follow
- * it unchanged (what a peer sent), so they are not copied twice. */
-static void eio_send(struct client *c, const char *head, const char *body, size_t body_len) {
-    ws_send2(c, WS_TEXT, head, strlen(head), body, body_len);
 }
 
 /* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
