@@ -518,7 +518,7 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
     if (r == NULL)
-        r = room_create(name);   /* (a room emptied this turn is reused) */
+        r = room_create(name);   /* (one emptied this turn is still found, and reused) */
     if (r == NULL) {
         client_out_of_memory(c);
     } else if (members == 0) {
@@ -968,7 +968,7 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
             i = json_read_escape_u(p, n, i + 1, bytes, &len);
             if (i == 0) return -1;
         } else {
-            bytes[0] = p[i + 1];   /* \/ */
+            bytes[0] = p[i + 1];   /* \/, the one escape not in the table */
             for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
                 if (json_escapes[k][0] == p[i + 1]) bytes[0] = json_escapes[k][1];
             }
@@ -1000,14 +1000,15 @@ static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4],
         cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
         next = i + 11;
     }
-    *len = 1;
-    while (*len < 4 && cp >= limit[*len - 1])
-        (*len)++;
-    for (size_t k = *len - 1; k > 0; k--) {
+    size_t count = 1;
+    while (count < 4 && cp >= limit[count - 1])
+        count++;
+    for (size_t k = count - 1; k > 0; k--) {
         out[k] = (char)(0x80 | (cp & 0x3F));
         cp >>= 6;
     }
-    out[0] = (char)(lead[*len - 1] | cp);
+    out[0] = (char)(lead[count - 1] | cp);
+    *len = count;
     return next;
 }
 
