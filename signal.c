@@ -291,15 +291,13 @@ struct sio_event {
 static void sio_on_event(struct client *c, const struct sio_event *ev);
 static void room_create_or_join(struct client *c, const struct sio_event *ev);
 static int room_read_name(struct client *c, const struct sio_event *ev, char *name);
-static void room_join_second(struct room *r, struct client *c);
 static void room_relay(struct client *c, const struct sio_event *ev);
 static void room_send_ipaddr(struct client *c);
 static void room_leave(struct client *c);
 static void rooms_reap(void);
-static void room_unlink(struct room *r);
 static struct room *room_find(const char *name);
 static struct room *room_create(const char *name);
-static void room_join(struct room *r, struct client *c);
+static void room_join(struct room *r, struct client *c, const char *what);
 static int room_table_grow(void);
 static size_t room_hash(const char *name, size_t buckets);
 static void room_trace(const char *name, const char *what, const struct client *c, const char *after);
@@ -311,7 +309,6 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk);
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev);
 static void sio_log(struct client *c, const char *fmt, ...);
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2);
-static long json_skip_value(const char *p, size_t n);
 static size_t json_value_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth);
 static size_t json_string_end(const char *p, size_t n, size_t i);
@@ -320,21 +317,16 @@ static size_t json_digits_end(const char *p, size_t n, size_t i);
 static long json_hex4(const char *p, size_t n, size_t i);
 static size_t json_skip_space(const char *p, size_t n, size_t i);
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len);
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp);
-static char json_escape_byte(char letter);
-static size_t utf8_encode(unsigned long cp, char *out);
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4], size_t *len);
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n);
 
 /* Engine.IO v4 over WebSocket: the session under Socket.IO */
 static void eio_on_message(struct client *c, const char *data, size_t len);
 static void eio_open(struct client *c);
-static void eio_send(struct client *c, const char *packet);
-static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len);
 static void id_generate(char out[ID_LEN + 1]);
 static void ws_heartbeat_answered(struct client *c);
 static void ws_check_heartbeat(struct client *c, long long now);
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only);
-static void eio_polling_hint(struct client *c);
 
 /* WebSocket frames (RFC 6455 §5) */
 static void ws_on_input(struct client *c);
@@ -451,16 +443,14 @@ static void die(int code, const char *fmt, ...);
  * Rooms: the chapter's index.js, handler by handler
  *
  * The chapter's server is a few socket.on() handlers: 'create or join',
- * 'message', 'ipaddr', and (from step 5) 'bye'.  Each has its C twin here,
- * called by sio_on_event() with the event already parsed; above each twin,
- * a note says what the chapter's handler does and where we differ.  A room
- * holds at most two peers and lives in a hash table by name.  In gdb:
- * `break room_create_or_join`, then `print *c->room` after `finish`.
+ * 'message', 'ipaddr' and (from step 5) 'bye'.  Each has its C twin here,
+ * under a note on what the chapter's handler does and where we differ.  A
+ * room holds two peers at most, in a hash table by name.  In gdb: `break
+ * room_create_or_join`, then `print *c->room` after `finish`.
  * ====================================================================== */
 
-/* The chapter registers socket.on(name, function) handlers; socket.io calls
- * the one whose name matches.  Here a chain of strcmp()s does.  'bye' only
- * prints a line, as the chapter's does; an event with no handler is ignored. */
+/* socket.io called the handler registered under the event's name; here
+ * strcmp() picks it.  'bye' only prints a line, as the chapter's does. */
 static void sio_on_event(struct client *c, const struct sio_event *ev) {
     if (!ev->name_fits) {
         trace_client(c, ": ignoring an event with a long or odd name");
@@ -480,14 +470,12 @@ static void sio_on_event(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* 'create or join' (room): the heart of the chapter.  Its handler logs
- * two lines, counts the clients in the room with the asker already
- * included, so numClients === 1 means "created" and === 2 means "joined"
- * (then 'ready' goes to the room), and anything else is 'full'.  Here
- * `members` counts the room BEFORE the asker joins: 0 is created, 1 is
- * joined, ROOM_SIZE is full -- the same answers.  The chapter's first
- * version counted every socket on the server; we count the room's own
- * members, and a name that is not a 1-64 byte string gets a 'log'. */
+/* 'create or join' (room), the heart of the chapter.  Its handler logs two
+ * lines, then counts the room's clients with the asker included: 1 is
+ * 'created'; 2 is 'join' to the room, 'joined' to the asker, 'ready' to
+ * both; more is 'full'.  We count before the asker joins (0, 1, ROOM_SIZE),
+ * and the room's members only, where the chapter's first version counted
+ * every socket on the server. */
 static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     char name[ROOM_NAME_MAX + 1];
     if (room_read_name(c, ev, name) < 0) return;
@@ -499,69 +487,54 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     struct room *r = room_find(name);
     int members = r ? r->count : 0;
     sio_log(c, "Room %s now has %d client(s)", name, members);
-    if (members == 0) {
-        if (r == NULL)
-            r = room_create(name);   /* (an emptied room still here is reused) */
-        if (r == NULL) {
-            client_out_of_memory(c);
-            return;
-        }
-        room_join(r, c);
-        room_trace(name, "created by", c, "");
+    if (r == NULL)
+        r = room_create(name);   /* (one emptied this turn is still found, and reused) */
+    if (r == NULL) {
+        client_out_of_memory(c);
+    } else if (members == 0) {
+        room_join(r, c, "created by");
         sio_log(c, "Client ID %s created room %s", c->sio_id, name);
         sio_emit_strings(c, "created", name, c->sio_id);
     } else if (members < ROOM_SIZE) {
-        room_join_second(r, c);
+        struct client *first = r->members[0];
+        sio_log(c, "Client ID %s joined room %s", c->sio_id, name);
+        sio_emit_strings(first, "join", name, NULL);
+        room_join(r, c, "joined by");
+        sio_emit_strings(c, "joined", name, c->sio_id);
+        sio_emit_strings(first, "ready", NULL, NULL);
+        sio_emit_strings(c, "ready", NULL, NULL);
     } else {
         room_trace(name, "full, refused", c, "");
         sio_emit_strings(c, "full", name, NULL);
     }
 }
 
-/* The room argument of 'create or join': a JSON string of 1 to
- * ROOM_NAME_MAX bytes.  Returns 0 and fills name, or logs why not. */
+/* The room argument: a JSON string of 1 to ROOM_NAME_MAX bytes.  Returns 0
+ * and fills name, or logs why not. */
 static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
+    int is_string = ev->argc >= 1 && ev->arg[0].p[0] == '"';
     size_t len = 0;
-    long used = -1;
-    if (ev->argc >= 1 && ev->arg[0].p[0] == '"') {
+    long used = 0;
+    if (is_string)
         used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
-    } else {
+    if (!is_string)
         sio_log(c, "create or join needs a room name (a string)");
-        return -1;
-    }
-    if (used == -1) {
+    else if (used == -1)
         sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
-        return -1;
-    }
-    if (used == -2 || len == 0) {
+    else if (used == -2 || len == 0)
         sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
-        return -1;
-    }
-    if (strlen(name) != len) {
+    else if (strlen(name) != len)
         sio_log(c, "Room name must not contain U+0000");
-        return -1;
-    }
-    return 0;
+    else
+        return 0;
+    return -1;
 }
 
-/* The second peer arrives: tell the first, join, tell both they are ready. */
-static void room_join_second(struct room *r, struct client *c) {
-    struct client *first = r->members[0];
-    sio_log(c, "Client ID %s joined room %s", c->sio_id, r->name);
-    sio_emit_strings(first, "join", r->name, NULL);
-    room_join(r, c);
-    room_trace(r->name, "joined by", c, "");
-    sio_emit_strings(c, "joined", r->name, c->sio_id);
-    sio_emit_strings(first, "ready", NULL, NULL);
-    sio_emit_strings(c, "ready", NULL, NULL);
-}
-
-/* 'message' (anything): the chapter logs "Client said:" back to the
- * sender, then broadcasts the message to every other socket on the server
- * (its own comment says a real app would keep it in the room).  We send
- * no echo, and relay only to the other peer of the sender's room, byte
- * for byte: the payload is never decoded. */
+/* 'message': the chapter logs "Client said:" back to the sender and sends
+ * the message to every other socket (a real app, it says, would use the
+ * room).  We send no echo; the room's other peer gets it byte for byte. */
 static void room_relay(struct client *c, const struct sio_event *ev) {
+    const char *head = "42[\"message\"";   /* then the sender's bytes, ",...]" */
     if (c->room == NULL) {
         sio_log(c, "Message dropped: you are not in a room (send 'create or join' first)");
         return;
@@ -569,49 +542,41 @@ static void room_relay(struct client *c, const struct sio_event *ev) {
     for (int i = 0; i < c->room->count; i++) {
         struct client *peer = c->room->members[i];
         if (peer != c)
-            eio_send2(peer, "42[\"message\"", ev->rest.p, ev->rest.n);
+            ws_send2(peer, WS_TEXT, head, strlen(head), ev->rest.p, ev->rest.n);
     }
 }
 
-/* 'ipaddr': like the chapter, one 'ipaddr' event per IPv4 address of
- * the machine, so a peer elsewhere knows where to point its browser.  The
- * chapter skips only 127.0.0.1; we skip all of 127.0.0.0/8.
- * getifaddrs() lists the interfaces and their addresses (freeifaddrs()
- * gives the list back). */
+/* 'ipaddr': one 'ipaddr' event per IPv4 address of the machine (getifaddrs()
+ * lists them), so a peer elsewhere knows where to point its browser.  The
+ * chapter skips 127.0.0.1; we skip all of the loopback, 127.0.0.0/8. */
 static void room_send_ipaddr(struct client *c) {
     struct ifaddrs *list;
-    struct ifaddrs *ifa;
     if (getifaddrs(&list) != 0) {
         sio_log(c, "Cannot list the server's addresses: %s", strerror(errno));
         return;
     }
-    for (ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
+    for (struct ifaddrs *ifa = list; ifa != NULL; ifa = ifa->ifa_next) {
         char text[INET_ADDRSTRLEN];
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ifa->ifa_addr;
-        if (a == NULL || a->sin_family != AF_INET) continue;
-        if ((ntohl(a->sin_addr.s_addr) >> 24) == 127)
-            continue;   /* 127.0.0.0/8 is this machine's loopback */
+        if (a == NULL || a->sin_family != AF_INET || (ntohl(a->sin_addr.s_addr) >> 24) == 127)
+            continue;
         inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
         sio_emit_strings(c, "ipaddr", text, NULL);
     }
     freeifaddrs(list);
 }
 
-/* Takes the client out of its room: on a DISCONNECT, a close, or a dead
- * connection.  In the chapter, socket.io did this on 'disconnect' and
- * sent nothing; neither do we (the pages say 'bye' themselves).  A room left empty
- * can be created again at once (room_create_or_join reuses it); its
- * memory goes at the end of the turn, see client_kill. */
+/* On a DISCONNECT, a close or a dead connection.  socket.io left the room
+ * on 'disconnect' and sent nothing; nor do we (the pages say 'bye').  A room
+ * left empty can be taken again at once; rooms_reap frees it later. */
 static void room_leave(struct client *c) {
     struct room *r = c->room;
+    int i = 0;
     if (r == NULL) return;
-    for (int i = 0; i < r->count; i++) {
-        if (r->members[i] == c) {
-            r->members[i] = r->members[--r->count];
-            r->members[r->count] = NULL;
-            break;
-        }
-    }
+    while (r->members[i] != c)   /* c->room is set by room_join only */
+        i++;
+    r->members[i] = r->members[--r->count];
+    r->members[r->count] = NULL;
     c->room = NULL;
     room_trace(r->name, "left by", c, r->count == 0 ? " (now empty)" : "");
     if (r->count == 0 && !r->empty_listed) {
@@ -621,53 +586,36 @@ static void room_leave(struct client *c) {
     }
 }
 
-/* The end of a turn: free the rooms that were left empty and stayed so. */
+/* The end of a turn: free the rooms left empty that stayed so.  `link` is
+ * the pointer to the room in its chain, which then skips the room. */
 static void rooms_reap(void) {
     while (server.empty_rooms != NULL) {
         struct room *r = server.empty_rooms;
         server.empty_rooms = r->next_empty;
         r->empty_listed = 0;
-        if (r->count == 0) {
-            room_unlink(r);
-            server.room_count--;
-            free(r);
-        }
+        if (r->count > 0) continue;   /* joined again this turn */
+        struct room **link = &server.room_buckets[room_hash(r->name, server.bucket_count)];
+        while (*link != r)
+            link = &(*link)->next;
+        *link = r->next;
+        server.room_count--;
+        free(r);
     }
 }
 
-/* Takes a room out of its hash bucket. */
-static void room_unlink(struct room *r) {
-    size_t h = room_hash(r->name, server.bucket_count);
-    struct room *prev = NULL;
-    struct room *at = server.room_buckets[h];
-    while (at != r) {
-        prev = at;
-        at = at->next;
-    }
-    if (prev == NULL)
-        server.room_buckets[h] = r->next;
-    else
-        prev->next = r->next;
-}
-
-/* Looks the name up in its bucket only: the cost does not grow with the
- * number of rooms. */
+/* Looks in the name's bucket only: the cost does not grow with the rooms. */
 static struct room *room_find(const char *name) {
-    struct room *r;
     if (server.bucket_count == 0) return NULL;
-    for (r = server.room_buckets[room_hash(name, server.bucket_count)]; r != NULL; r = r->next) {
-        if (strcmp(r->name, name) == 0) return r;
-    }
-    return NULL;
+    struct room *r = server.room_buckets[room_hash(name, server.bucket_count)];
+    while (r != NULL && strcmp(r->name, name) != 0)
+        r = r->next;
+    return r;
 }
 
+/* A new empty room, first in its bucket; NULL if out of memory. */
 static struct room *room_create(const char *name) {
-    struct room *r;
-    if (server.room_count >= server.bucket_count && room_table_grow() < 0 &&
-        server.bucket_count == 0) {
-        return NULL;
-    }
-    r = calloc(1, sizeof *r);
+    if (room_table_grow() < 0) return NULL;
+    struct room *r = calloc(1, sizeof *r);
     if (r == NULL) return NULL;
     memcpy(r->name, name, strlen(name) + 1);   /* room_read_name checked its length */
     size_t h = room_hash(name, server.bucket_count);
@@ -677,17 +625,20 @@ static struct room *room_create(const char *name) {
     return r;
 }
 
-static void room_join(struct room *r, struct client *c) {
+/* Puts c in room r; `what` ("created by", "joined by") is for -v. */
+static void room_join(struct room *r, struct client *c, const char *what) {
     r->members[r->count++] = c;
     c->room = r;
+    room_trace(r->name, what, c, "");
 }
 
-/* Doubles the table when rooms outnumber buckets, so chains stay short.
- * Returns 0, or -1 if out of memory (the old table stays usable). */
+/* Doubles the table when rooms would outnumber buckets, so chains stay
+ * short.  Out of memory, the old table still works: -1 only if there is none. */
 static int room_table_grow(void) {
+    if (server.room_count < server.bucket_count) return 0;
     size_t count = server.bucket_count ? server.bucket_count * 2 : ROOM_BUCKETS_MIN;
     struct room **buckets = calloc(count, sizeof(struct room *));
-    if (buckets == NULL) return -1;
+    if (buckets == NULL) return server.bucket_count > 0 ? 0 : -1;
     for (size_t i = 0; i < server.bucket_count; i++) {
         while (server.room_buckets[i] != NULL) {
             struct room *r = server.room_buckets[i];
@@ -703,8 +654,7 @@ static int room_table_grow(void) {
     return 0;
 }
 
-/* FNV-1a, a small and good-enough string hash: which bucket of a table
- * of `buckets` (a power of two) holds the room with this name. */
+/* FNV-1a, a small good-enough string hash; `buckets` is a power of two. */
 static size_t room_hash(const char *name, size_t buckets) {
     uint32_t h = 2166136261u;
     for (size_t i = 0; name[i] != '\0'; i++) {
@@ -717,8 +667,7 @@ static size_t room_hash(const char *name, size_t buckets) {
 /* A room line under -v: "room foo: joined by conn 3 [id]". */
 static void room_trace(const char *name, const char *what, const struct client *c,
                        const char *after) {
-    char printable[TRACE_PAYLOAD_MAX + 1];
-    char label[64];
+    char printable[TRACE_PAYLOAD_MAX + 1], label[64];
     if (!server.verbose) return;
     trace_text(name, strlen(name), printable);
     trace("room %s: %s %s%s", printable, what, client_label(c, label), after);
@@ -727,20 +676,19 @@ static void room_trace(const char *name, const char *what, const struct client *
 /* ======================================================================
  * Socket.IO packets, and the JSON they carry
  *
- * socket.io's upper layer.  Inside an Engine.IO message "4", a packet is a
- * type digit (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR),
- * an optional namespace ("/chat,"), an optional ack id, and JSON:
+ * Inside an Engine.IO message "4", a Socket.IO packet is a type digit
+ * (0 CONNECT, 1 DISCONNECT, 2 EVENT, 3 ACK, 4 CONNECT_ERROR), an optional
+ * namespace ("/chat,"), an optional ack id, and JSON:
  *     40                              CONNECT to "/"
  *     42["create or join","foo"]      EVENT
  *     4212["bye"]                     EVENT that wants ack 12: we answer 4312[]
- * In the chapter, socket.io parsed these and called the handlers; here
- * sio_on_packet() does.  JSON (RFC 8259) is only checked and skipped, except
- * strings, which are read and written with every escape: a "message" is
- * relayed byte for byte.
+ * socket.io parsed these and called the chapter's handlers; sio_on_packet()
+ * does here.  JSON (RFC 8259) is checked and skipped, but strings are read
+ * and written with every escape.
  * ====================================================================== */
 
-/* A packet we cannot make sense of closes this connection only, with
- * 1008 (policy violation): the reference server just drops it. */
+/* A packet we cannot make sense of closes this connection only, with 1008
+ * (policy violation); the reference server just drops it. */
 static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     struct sio_event ev;
     if (pk->sio_type == SIO_CONNECT) {
@@ -761,8 +709,8 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
     } else {
         if (pk->ack_id >= 0) {
             char ack[32];
-            snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
-            eio_send(c, ack);
+            int n = snprintf(ack, sizeof ack, "43%ld[]", pk->ack_id);
+            ws_send(c, WS_TEXT, ack, (size_t)n);
         }
         sio_on_event(c, &ev);
     }
@@ -770,46 +718,37 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
 
 /* CONNECT: "/" is the only namespace; the answer carries the socket id. */
 static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
-    char body[64];
+    char answer[NAMESPACE_MAX + 40];
+    int n;
     if (pk->nsp.n > NAMESPACE_MAX) {
         ws_fail(c, 1008, "namespace name too long");
-        return;
-    }
-    if (pk->nsp.n != 1) {
-        char prefix[NAMESPACE_MAX + 4];
-        snprintf(prefix, sizeof prefix, "44%.*s,", (int)pk->nsp.n, pk->nsp.p);
-        eio_send2(c, prefix, "{\"message\":\"Invalid namespace\"}", 31);
-        return;
-    }
-    if (pk->data.n > 0 && json_skip_value(pk->data.p, pk->data.n) != (long)pk->data.n) {
+    } else if (pk->nsp.n != 1) {
+        n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
+                     (int)pk->nsp.n, pk->nsp.p);
+        ws_send(c, WS_TEXT, answer, (size_t)n);
+    } else if (pk->data.n > 0 && json_value_end(pk->data.p, pk->data.n, 0, 0) != pk->data.n) {
         ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
-        return;
+    } else {
+        if (c->sio_id[0] == '\0')
+            id_generate(c->sio_id);
+        n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
+        ws_send(c, WS_TEXT, answer, (size_t)n);
     }
-    if (c->sio_id[0] == '\0')
-        id_generate(c->sio_id);
-    snprintf(body, sizeof body, "{\"sid\":\"%s\"}", c->sio_id);
-    eio_send2(c, "40", body, strlen(body));
 }
 
 /* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
 static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
-    size_t i = 2;
-    size_t digits = 0;
-    pk->sio_type = -1;
-    pk->nsp.p = "/";
-    pk->nsp.n = 1;
-    pk->ack_id = -1;
+    size_t i = 2, digits = 0;
+    *pk = (struct sio_packet){.sio_type = -1, .nsp = {"/", 1}, .ack_id = -1};
     if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
     pk->eio_type = p[0] - '0';
-    pk->data.p = p + 1;
-    pk->data.n = n - 1;
+    pk->data = (struct slice){p + 1, n - 1};
     if (pk->eio_type != 4) return 0;
     if (n < 2 || p[1] < '0' || p[1] > '6') return -1;
     pk->sio_type = p[1] - '0';
     if (i < n && p[i] == '/') {
         const char *comma = memchr(p + i, ',', n - i);
-        pk->nsp.p = p + i;
-        pk->nsp.n = comma ? (size_t)(comma - (p + i)) : n - i;
+        pk->nsp = (struct slice){p + i, comma ? (size_t)(comma - (p + i)) : n - i};
         i += pk->nsp.n + (comma != NULL);
     }
     while (i < n && p[i] >= '0' && p[i] <= '9') {
@@ -817,29 +756,23 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
         pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
         i++;
     }
-    pk->data.p = p + i;
-    pk->data.n = n - i;
+    pk->data = (struct slice){p + i, n - i};
     return 0;
 }
 
-/* An EVENT payload: a JSON array whose first element is the event's name.
- * Returns 0, or -1 if it is anything else. */
+/* An EVENT payload: a JSON array, the event's name first.  One pass checks
+ * the arguments and notes where the first few are.  Returns 0, or -1. */
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
     size_t i = json_skip_space(p, n, 0);
-    size_t start;
-    size_t name_len;
+    size_t start, name_len;
     memset(ev, 0, sizeof *ev);
     if (i >= n || p[i] != '[') return -1;
-    i = json_skip_space(p, n, i + 1);
-    if (i >= n || p[i] != '"' || json_string_end(p, n, i) == 0)
-        return -1;  /* empty, or the name is not a string */
-    long used = json_read_string(p + i, n - i, ev->name, sizeof ev->name, &name_len);
+    start = json_skip_space(p, n, i + 1);
+    i = json_value_end(p, n, start, 1);
+    if (i == 0 || p[start] != '"') return -1;   /* empty, or the name is not a string */
+    long used = json_read_string(p + start, i - start, ev->name, sizeof ev->name, &name_len);
     ev->name_fits = used > 0 && strlen(ev->name) == name_len;
-    i = json_string_end(p, n, i);
-    ev->rest.p = p + i;
-    ev->rest.n = n - i;
-    /* One pass over the arguments checks that each is valid JSON and
-     * notes where the first few are. */
+    ev->rest = (struct slice){p + i, n - i};
     for (;;) {
         i = json_skip_space(p, n, i);
         if (i < n && p[i] == ']') return json_skip_space(p, n, i + 1) == n ? 0 : -1;
@@ -847,10 +780,8 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
         start = json_skip_space(p, n, i + 1);
         i = json_value_end(p, n, start, 1);
         if (i == 0) return -1;
-        if (ev->argc < SIO_ARGS_MAX) {
-            ev->arg[ev->argc].p = p + start;
-            ev->arg[ev->argc].n = i - start;
-        }
+        if (ev->argc < SIO_ARGS_MAX)
+            ev->arg[ev->argc] = (struct slice){p + start, i - start};
         ev->argc++;
     }
 }
@@ -858,8 +789,8 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
 /* The chapter's log(): ["log", ["Message from server:", text]], which the
  * page prints with console.log.apply(console, array). */
 static void sio_log(struct client *c, const char *fmt, ...) {
-    char line[512];
-    char text[SIO_TEXT_MAX];
+    const char *head = "42[\"log\",[\"Message from server:\",";
+    char line[512], text[SIO_TEXT_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -867,54 +798,39 @@ static void sio_log(struct client *c, const char *fmt, ...) {
     size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
     text[n] = ']';
     text[n + 1] = ']';
-    eio_send2(c, "42[\"log\",[\"Message from server:\",", text, n + 2);
+    ws_send2(c, WS_TEXT, head, strlen(head), text, n + 2);
 }
 
-/* Emits ["event", "arg1", "arg2"]: the event's name and up to two string
- * arguments (NULL for none), each written as a JSON string.  Events hold
- * at most a room name, an id and a short sentence: SIO_TEXT_MAX is plenty. */
+/* Emits ["event", "arg1", "arg2"] with up to two string arguments (NULL for
+ * none), each a room name, an id or a sentence: SIO_TEXT_MAX is plenty. */
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     const char *strings[3] = {event, a1, a2};
-    char text[SIO_TEXT_MAX];
-    size_t n = 0;
+    char text[SIO_TEXT_MAX] = "42";
+    size_t n = 2;
     for (int i = 0; i < 3 && strings[i] != NULL; i++) {
         text[n++] = i == 0 ? '[' : ',';
         n += json_write_string(text + n, sizeof text - n - 1, strings[i], strlen(strings[i]));
     }
     text[n++] = ']';
-    eio_send2(c, "42", text, n);
+    ws_send(c, WS_TEXT, text, n);
 }
 
-/* The length of the one JSON value at p (leading white space included),
- * or -1 if it is not valid JSON. */
-static long json_skip_value(const char *p, size_t n) {
-    size_t end = json_value_end(p, n, 0, 0);
-    return end == 0 ? -1 : (long)end;
-}
-
-/* The end of the JSON value at or after p[i] (after white space), or 0. */
+/* The end of the one JSON value at or after p[i] (white space before it
+ * skipped, not after), or 0 if there is none. */
 static size_t json_value_end(const char *p, size_t n, size_t i, int depth) {
+    static const char *const literals[] = {"true", "false", "null"};
     i = json_skip_space(p, n, i);
     if (i >= n) return 0;
-    switch (p[i]) {
-    case '"':
-        return json_string_end(p, n, i);
-    case '[':
-    case '{':
-        return json_container_end(p, n, i, depth);
-    case 't':
-        return n - i >= 4 && memcmp(p + i, "true", 4) == 0 ? i + 4 : 0;
-    case 'f':
-        return n - i >= 5 && memcmp(p + i, "false", 5) == 0 ? i + 5 : 0;
-    case 'n':
-        return n - i >= 4 && memcmp(p + i, "null", 4) == 0 ? i + 4 : 0;
-    default:
-        return json_number_end(p, n, i);
+    if (p[i] == '"') return json_string_end(p, n, i);
+    if (p[i] == '[' || p[i] == '{') return json_container_end(p, n, i, depth);
+    for (size_t k = 0; k < 3; k++) {
+        size_t len = strlen(literals[k]);
+        if (n - i >= len && memcmp(p + i, literals[k], len) == 0) return i + len;
     }
+    return json_number_end(p, n, i);
 }
 
-/* The end of the array or object at p[i], or 0 if malformed.  Objects are
- * "key": value pairs; arrays are values. */
+/* The end of the array or object at p[i], or 0 if malformed. */
 static size_t json_container_end(const char *p, size_t n, size_t i, int depth) {
     char close = p[i] == '[' ? ']' : '}';
     if (depth >= JSON_DEPTH_MAX) return 0;
@@ -1000,27 +916,32 @@ static size_t json_skip_space(const char *p, size_t n, size_t i) {
     return i;
 }
 
+/* The one-letter escapes (RFC 8259 §7): the letter after the backslash,
+ * and the byte it stands for.  \/ is read as '/' too, but never written. */
+static const char json_escapes[][2] = {
+    {'"', '"'}, {'\\', '\\'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'}
+};
+
 /* Decodes the string at p (p[0] == '"') into out as UTF-8 plus a NUL.
  * Returns the input bytes consumed, -1 if malformed (or a lone surrogate),
  * -2 if the text does not fit in out_size - 1 bytes. */
 static long json_read_string(const char *p, size_t n, char *out, size_t out_size, size_t *out_len) {
     size_t end = n > 0 && p[0] == '"' ? json_string_end(p, n, 0) : 0;
-    size_t i = 1;
-    size_t o = 0;
+    size_t i = 1, o = 0;
     if (end == 0) return -1;
     while (i < end - 1) {
-        char bytes[4];
+        char bytes[4] = {p[i]};
         size_t len = 1;
-        bytes[0] = p[i];
         if (p[i] != '\\') {
             i++;
         } else if (p[i + 1] == 'u') {
-            unsigned long cp;
-            i = json_read_escape_u(p, n, i + 1, &cp);
+            i = json_read_escape_u(p, n, i + 1, bytes, &len);
             if (i == 0) return -1;
-            len = utf8_encode(cp, bytes);
         } else {
-            bytes[0] = json_escape_byte(p[i + 1]);
+            bytes[0] = p[i + 1];   /* \/, the one escape not in the table */
+            for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
+                if (json_escapes[k][0] == p[i + 1]) bytes[0] = json_escapes[k][1];
+            }
             i += 2;
         }
         if (o + len >= out_size) return -2;
@@ -1033,81 +954,50 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
 }
 
 /* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
- * a high one (RFC 8259 §7).  Sets *cp; returns the index after it, or 0
- * for a lone surrogate, which no UTF-8 text can hold. */
-static size_t json_read_escape_u(const char *p, size_t n, size_t i, unsigned long *cp) {
-    long hi = json_hex4(p, n, i + 1);
-    if (hi < 0xD800 || hi > 0xDFFF) {
-        *cp = (unsigned long)hi;
-        return i + 5;
+ * a high one (RFC 8259 §7), as UTF-8 (RFC 3629 §3): each byte after the
+ * first carries 6 bits as 10xxxxxx; the first says how many there are:
+ * 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx.  Sets *len; returns the index
+ * after the escape, or 0 for a lone surrogate, which UTF-8 cannot hold. */
+static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4], size_t *len) {
+    static const unsigned long limit[] = {0x80, 0x800, 0x10000};
+    static const unsigned char lead[] = {0x00, 0xC0, 0xE0, 0xF0};
+    unsigned long cp = (unsigned long)json_hex4(p, n, i + 1);
+    size_t next = i + 5;
+    if (cp >= 0xD800 && cp <= 0xDFFF) {
+        if (cp > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
+        long lo = json_hex4(p, n, i + 7);
+        if (lo < 0xDC00 || lo > 0xDFFF) return 0;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
+        next = i + 11;
     }
-    if (hi > 0xDBFF || i + 11 > n || p[i + 5] != '\\' || p[i + 6] != 'u') return 0;
-    long lo = json_hex4(p, n, i + 7);
-    if (lo < 0xDC00 || lo > 0xDFFF) return 0;
-    *cp = 0x10000 + (((unsigned long)hi - 0xD800) << 10) + ((unsigned long)lo - 0xDC00);
-    return i + 11;
+    size_t count = 1;
+    while (count < 4 && cp >= limit[count - 1])
+        count++;
+    for (size_t k = count - 1; k > 0; k--) {
+        out[k] = (char)(0x80 | (cp & 0x3F));
+        cp >>= 6;
+    }
+    out[0] = (char)(lead[count - 1] | cp);
+    *len = count;
+    return next;
 }
 
-/* What a one-letter escape stands for: \n a newline, \" a quote... */
-static char json_escape_byte(char letter) {
-    switch (letter) {
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'n': return '\n';
-    case 'r': return '\r';
-    case 't': return '\t';
-    default: return letter;     /* \" \\ \/: the letter itself */
-    }
-}
-
-/* Writes code point cp as UTF-8; returns the byte count (1-4). */
-static size_t utf8_encode(unsigned long cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* Writes s as a quoted JSON string: ", \ and control characters escaped.
- * Returns the length written (plus a NUL), or 0 if out_size is too small. */
+/* Writes s as a quoted JSON string, ", \ and control bytes escaped; returns
+ * the length written (plus a NUL), or 0 if out_size is too small. */
 static size_t json_write_string(char *out, size_t out_size, const char *s, size_t n) {
     size_t o = 0;
     if (out_size < 3) return 0;
     out[o++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
-        char esc[8];
-        size_t len;
-        if (ch == '"' || ch == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)ch;
-            len = 2;
-        } else if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') {
-            esc[0] = '\\';
-            esc[1] = (char)(ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : ch == '\b' ? 'b' : 'f');
-            len = 2;
-        } else if (ch < 0x20) {
-            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
-        } else {
-            esc[0] = (char)ch;
-            len = 1;
+        char esc[8] = {(char)ch};
+        size_t len = 1;
+        for (size_t k = 0; k < sizeof json_escapes / sizeof json_escapes[0]; k++) {
+            if (json_escapes[k][1] == (char)ch)
+                len = (size_t)snprintf(esc, sizeof esc, "\\%c", json_escapes[k][0]);
         }
+        if (len == 1 && ch < 0x20)
+            len = (size_t)snprintf(esc, sizeof esc, "\\u%04x", ch);
         if (o + len + 2 > out_size) return 0;
         memcpy(out + o, esc, len);
         o += len;
@@ -1128,60 +1018,39 @@ static size_t json_write_string(char *out, size_t out_size, const char *s, size_
  * this: socket.io did it.  With -v, the "2"/"3" pairs show every 25 s.
  * ====================================================================== */
 
-/* One Engine.IO message from the client. */
+/* One Engine.IO message from the client.  "0" and "5" are the server's to
+ * send, and in v4 only the server pings ("2"); "6" is a noop. */
 static void eio_on_message(struct client *c, const char *data, size_t len) {
     struct sio_packet pk;
     if (sio_parse_packet(data, len, &pk) < 0) {
         ws_fail(c, 1008, "malformed packet");
-        return;
-    }
-    switch (pk.eio_type) {
-    case 1:
+    } else if (pk.eio_type == 4) {
+        sio_on_packet(c, &pk);
+    } else if (pk.eio_type == 3) {
+        ws_heartbeat_answered(c);
+    } else if (pk.eio_type == 1) {
         trace_client(c, ": Engine.IO close");
         ws_fail(c, 1000, "the client closed the session");
-        break;
-    case 3:
-        ws_heartbeat_answered(c);
-        break;
-    case 4:
-        sio_on_packet(c, &pk);
-        break;
-    case 6:
-        break;   /* noop */
-    default:
-        /* 0 and 5 are the server's to send, and in Engine.IO v4 only the
-         * server pings, so a "2" from a client breaks the protocol. */
+    } else if (pk.eio_type != 6) {
         ws_fail(c, 1008, "unexpected Engine.IO packet type");
-        break;
     }
 }
 
-/* The open packet, right after the 101. */
+/* The open packet, right after the 101.  Each Engine.IO packet is one
+ * WebSocket text message, its type first. */
 static void eio_open(struct client *c) {
     char open[256];
     id_generate(c->sid);
-    snprintf(open, sizeof open,
-             "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
-             "\"pingTimeout\":%d,\"maxPayload\":%d}",
-             c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
-    eio_send(c, open);
+    int n = snprintf(open, sizeof open,
+                     "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
+                     "\"pingTimeout\":%d,\"maxPayload\":%d}",
+                     c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
+    ws_send(c, WS_TEXT, open, (size_t)n);
     ws_heartbeat_answered(c);
 }
 
-/* Sends one Engine.IO packet, its type first: "2" (ping), "40{...}"... */
-static void eio_send(struct client *c, const char *packet) {
-    ws_send(c, WS_TEXT, packet, strlen(packet));
-}
-
-/* The same, in two parts: a prefix ("42[\"message\"") and bytes that
- * follow it unchanged (what a peer sent), without copying them twice. */
-static void eio_send2(struct client *c, const char *prefix, const char *body, size_t body_len) {
-    ws_send2(c, WS_TEXT, prefix, strlen(prefix), body, body_len);
-}
-
 /* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
- * look.  120 bits make a repeat among a million clients a 1-in-10^24 event,
- * so no scan of the others' ids (costlier with every client) is made. */
+ * look.  At 120 bits a repeat is too unlikely to scan the others' ids for. */
 static void id_generate(char out[ID_LEN + 1]) {
     unsigned char bytes[15];
     if (read(server.random_fd, bytes, sizeof bytes) != (ssize_t)sizeof bytes)
@@ -1203,16 +1072,15 @@ static void ws_heartbeat_answered(struct client *c) {
     timer_schedule(c->ping_due);
 }
 
-/* The heartbeat, called by the timers: ping when due; no answer within
- * pingTimeout means the client is gone.  Socket.IO clients get Engine.IO's
- * "2"; /echo clients a WebSocket ping frame (RFC 6455 §5.5.2), which a
- * browser answers by itself. */
+/* Called by the timers: ping when due; no answer within pingTimeout means
+ * the client is gone.  Socket.IO clients get Engine.IO's "2"; /echo
+ * clients a ping frame (RFC 6455 §5.5.2), which a browser answers itself. */
 static void ws_check_heartbeat(struct client *c, long long now) {
     if (c->pong_due > 0 && now >= c->pong_due) {
         client_kill(c, "ping timeout");
     } else if (c->ping_due > 0 && now >= c->ping_due) {
         if (c->state == CONN_WS_SIO)
-            eio_send(c, "2");
+            ws_send(c, WS_TEXT, "2", 1);
         else
             ws_send(c, WS_PING, NULL, 0);
         c->ping_due = 0;
@@ -1221,10 +1089,15 @@ static void ws_check_heartbeat(struct client *c, long long now) {
     }
 }
 
-/* Engine.IO's own answers to a handshake it cannot take (JSON bodies, as
- * the reference server sends).  Returns 0 if the query is fine. */
+/* Engine.IO's own 400s (JSON bodies, as the reference server sends) for a
+ * handshake it cannot take; 0 if the query is fine.  The official client
+ * starts with long-polling unless told not to: we say why once, or every
+ * time under -v, so the browser's repeated 400s have an explanation. */
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
-    struct slice v;
+    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
+                       "signal.c does not serve: create the official client with "
+                       "io({transports: ['websocket']})";
+    struct slice v = {"", 0};
     const char *error = NULL;
     if (!http_query_param(req->target.p, req->target.n, "transport", &v) ||
         v.n != 9 || memcmp(v.p, "websocket", 9) != 0) {
@@ -1234,23 +1107,14 @@ static int eio_check_query(struct client *c, const struct http_request *req, int
         error = "{\"code\":5,\"message\":\"Unsupported protocol version\"}";
     }
     if (error == NULL) return 0;
-    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0)
-        eio_polling_hint(c);
+    if (v.n == 7 && memcmp(v.p, "polling", 7) == 0) {
+        if (!server.verbose && !server.polling_hint_given)
+            fprintf(stderr, "signal: %s\n", hint);
+        server.polling_hint_given = 1;
+        trace_client(c, ": %s", hint);
+    }
     http_send(c, 400, "application/json", error, "", head_only);
     return -1;
-}
-
-/* The official client starts with HTTP long-polling unless told not to;
- * signal.c speaks WebSocket only.  Say so once without -v, every time
- * with it, so the browser's repeated 400s have an explanation. */
-static void eio_polling_hint(struct client *c) {
-    const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
-                       "signal.c does not serve: create the official client with "
-                       "io({transports: ['websocket']})";
-    if (!server.verbose && !server.polling_hint_given)
-        fprintf(stderr, "signal: %s\n", hint);
-    server.polling_hint_given = 1;
-    trace_client(c, ": %s", hint);
 }
 
 /* ======================================================================
