@@ -2197,6 +2197,37 @@ static void ut_case_relay_drops_mate(void)
     ut_check_consistent("relay", names);
 }
 
+/* A client killed earlier in the turn, with part of a head in and its head
+ * deadline gone: the timers leave it alone (no "answering 408" for a
+ * client that is already closed). */
+static void ut_case_timers_skip_dead(void)
+{
+    struct client *c;
+    char said[512] = "";
+    FILE *err = tmpfile();
+    long long due;
+    size_t n;
+    ut_server_init();
+    c = ut_client(0);
+    if (err == NULL || buffer_append(&c->in, "GET / HT", 8) != 0) {
+        exit(2);
+    }
+    c->deadline = server.now - 1;
+    client_kill(c, "killed by a handler");
+    server.verbose = 1;
+    fflush(stderr);
+    dup2(fileno(err), 2);
+    due = client_check_timers(c, server.now);
+    fflush(stderr);
+    rewind(err);
+    n = fread(said, 1, sizeof said - 1, err);
+    said[n] = '\0';
+    check(due == 0, "dead client: no next deadline (got %lld)", due);
+    check(strstr(said, "408") == NULL, "dead client: no 408 for it (trace: %s)", said);
+    check(buffer_used(&c->out) == 0, "dead client: nothing queued for it");
+    ut_turn_end();
+}
+
 static void test_rooms_consistent_when_a_send_drops_a_client(void)
 {
     ut_forked(ut_case_join_drops_first, "join drops first");
@@ -2204,6 +2235,7 @@ static void test_rooms_consistent_when_a_send_drops_a_client(void)
     ut_forked(ut_case_joiner_dropped_by_own_log, "own log");
     ut_forked(ut_case_ack, "ack");
     ut_forked(ut_case_relay_drops_mate, "relay");
+    ut_forked(ut_case_timers_skip_dead, "timers skip the dead");
 }
 
 /* ---- issue 8: cost that does not grow with the server -------------------
