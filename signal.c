@@ -1698,8 +1698,7 @@ static size_t http_find_head_end(const char *buf, size_t len) {
     return 0;
 }
 
-/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0, or -1
- * with req->error_status left at 400 or set to 505. */
+/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0, or -1 (400 or 505). */
 static int http_parse_request_line(struct slice line, struct http_request *req) {
     size_t i = 0;
     while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
@@ -1724,8 +1723,7 @@ static int http_parse_request_line(struct slice line, struct http_request *req) 
     return -1;
 }
 
-/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Records the headers
- * signal.c acts on and skips the others.  Returns 0 or -1. */
+/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Notes the ones we use; returns 0 or -1. */
 static int http_parse_header_line(struct slice line, struct http_request *req) {
     struct slice name = {line.p, 0};
     /* A line that starts with white space is obsolete line folding, and
@@ -1835,10 +1833,9 @@ static void http_handle_request(struct client *c, const struct http_request *req
     }
 }
 
-/* Percent-decodes the path of a request target, once, dropping the query.
- * Returns the decoded length, or -1 for a path that must never reach the
- * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
- * after decoding, so "%2e%2e" and "..%2f" are caught too. */
+/* Percent-decodes a target's path, once, dropping the query.  Returns the decoded
+ * length, or -1 for a path that must never reach the file system: a bad escape, NUL,
+ * backslash, or a ".." segment -- checked after decoding, so "%2e%2e" and "..%2f" too. */
 static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
     size_t n = 0;
     if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
@@ -1904,8 +1901,7 @@ static int http_keep_alive(struct client *c) {
     return 1;
 }
 
-/* Queues a status line and the headers every response carries.  `extra`
- * holds more header lines, each ending in CRLF. */
+/* Queues the status line, the headers every response has, then `extra` (CRLF-ended lines). */
 static void http_send_head(struct client *c, int status, const char *type,
                            long long length, const char *extra) {
     char head[1024], date[40];
@@ -2013,8 +2009,7 @@ static void file_serve(struct client *c, const char *path, int head_only) {
     client_flush(c);
 }
 
-/* Opens the regular file that `path` names under ROOT.  Returns -1 if
- * there is none, -2 if we are out of file descriptors. */
+/* Opens the regular file `path` names under ROOT: -1 if there is none, -2 if out of fds. */
 static int file_open(const char *path, struct stat *st) {
     char joined[PATH_MAX], real[PATH_MAX];
     size_t root = server.root_real_len;
@@ -2027,7 +2022,7 @@ static int file_open(const char *path, struct stat *st) {
         trace("refused a path that resolves outside the root");
         return -1;
     }
-    /* A link swapped in since fails (ELOOP: 404); a folder swapped in remains: see README. */
+    /* A link swapped in since realpath() fails (ELOOP, 404); a folder swapped in: see README. */
     int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
