@@ -365,7 +365,6 @@ static int http_parse_request_line(struct slice line, struct http_request *req);
 static int http_parse_header_line(struct slice line, struct http_request *req);
 static struct slice http_trim(const char *p, size_t n);
 static int http_has_token(struct slice list, const char *token);
-static long long http_parse_length(struct slice v);
 static int http_is_tchar(unsigned char ch);
 static int slice_equals_nocase(struct slice s, const char *word);
 static void http_handle_request(struct client *c, const struct http_request *req);
@@ -1627,16 +1626,13 @@ static int base64_is_16_bytes(const char *s, size_t n) {
  *     GET /js/main.js HTTP/1.1\r\n
  *     Host: localhost:8080\r\n
  *     \r\n
- * http_parse_request() takes (buffer, length) and returns the head's length
- * once the empty line is there, 0 while more bytes are needed, -1 when bad:
- * it never assumes one read() is one request.  Keep-alive: one connection
- * carries request after request, answered one at a time, in order.
+ * The parser never assumes one read() is one request.  Keep-alive: one
+ * connection carries request after request, answered one at a time, in order.
  * ====================================================================== */
 
-/* New bytes on an HTTP connection: answer every complete head, in order
- * (pipelining), one response at a time.  The search for a head's end scans
- * only new bytes (less two: the empty line may straddle reads), so a head
- * sent a byte at a time costs linear time, not quadratic. */
+/* New bytes on an HTTP connection: answer each complete head in order
+ * (pipelining).  Only new bytes are searched for a head's end (less two: the
+ * empty line may straddle reads), so a head sent byte by byte costs linear time. */
 static void http_on_input(struct client *c) {
     int ready = c->state == CONN_HTTP && !client_has_output(c);
     while (ready && buffer_used(&c->in) > 0) {
@@ -1663,16 +1659,15 @@ static void http_on_input(struct client *c) {
         ws_on_input(c);  /* frames that came right behind the handshake */
 }
 
-/* Parses one request head at buf.  Returns its length when complete, 0
- * when more bytes are needed, -1 when bad (req->error_status says how). */
+/* One request head at buf (buffer, length): returns its length when whole,
+ * 0 while more bytes are needed, -1 when bad (req->error_status says how). */
 static int http_parse_request(const char *buf, size_t len, struct http_request *req) {
     size_t end = http_find_head_end(buf, len);
     size_t pos = 0;
     memset(req, 0, sizeof *req);
     req->content_length = -1;
-    req->error_status = 431;
-    if (end == 0) return len >= HTTP_HEAD_MAX ? -1 : 0;
-    if (end > HTTP_HEAD_MAX) return -1;
+    req->error_status = 431;  /* if no head ends within HTTP_HEAD_MAX bytes */
+    if (end == 0 || end > HTTP_HEAD_MAX) return len >= HTTP_HEAD_MAX ? -1 : 0;
     req->error_status = 400;
     /* Line by line: each ends in LF, less the CR before it; the empty line
      * that ends the head ends at `end`.  A CR anywhere else is bad. */
@@ -1684,21 +1679,16 @@ static int http_parse_request(const char *buf, size_t len, struct http_request *
         if (line.n > 0 && line.p[line.n - 1] == '\r')
             line.n--;
         if (memchr(line.p, '\r', line.n) != NULL) return -1;
-        if (line.p == buf) {
-            if (http_parse_request_line(line, req) < 0) return -1;
-        } else if (line.n > 0 && http_parse_header_line(line, req) < 0) {
-            return -1;
-        }
+        if (line.p == buf && http_parse_request_line(line, req) < 0) return -1;
+        if (line.p != buf && line.n > 0 && http_parse_header_line(line, req) < 0) return -1;
     }
-    /* RFC 9112 §3.2: more than one Host header is a 400. */
-    if (req->host_count > 1) return -1;
+    if (req->host_count > 1) return -1;  /* RFC 9112 §3.2: one Host header at most */
     req->error_status = 0;
     return (int)end;
 }
 
-/* Finds the end of the head: the byte after the first empty line.  Lines
- * end in CRLF, or a bare LF (RFC 9112 §2.2 lets a recipient accept it).
- * Returns 0 if the empty line has not arrived yet. */
+/* The byte after the head's first empty line, or 0 before it has come.  Lines
+ * end in CRLF or a bare LF (RFC 9112 §2.2 lets a recipient accept it). */
 static size_t http_find_head_end(const char *buf, size_t len) {
     for (size_t i = 0; i < len; i++) {
         if (buf[i] != '\n') continue;
@@ -1708,8 +1698,7 @@ static size_t http_find_head_end(const char *buf, size_t len) {
     return 0;
 }
 
-/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0, or -1
- * with req->error_status left at 400 or set to 505. */
+/* RFC 9112 §3: method SP request-target SP HTTP-version.  Returns 0, or -1 (400 or 505). */
 static int http_parse_request_line(struct slice line, struct http_request *req) {
     size_t i = 0;
     while (i < line.n && http_is_tchar((unsigned char)line.p[i]))
@@ -1718,9 +1707,8 @@ static int http_parse_request_line(struct slice line, struct http_request *req) 
     req->method.p = line.p;
     req->method.n = i;
     size_t start = ++i;
-    /* The target holds no SP and no control character, and only the origin
-     * form ("/path?query") is taken: a static server has no use for
-     * absolute URLs, "*" or CONNECT's authority form. */
+    /* The target holds no SP and no control character, and only its origin form
+     * "/path?query" is taken (RFC 9112 §3.2): no absolute URL, "*" or CONNECT authority. */
     while (i < line.n && (unsigned char)line.p[i] > ' ' && line.p[i] != 0x7f)
         i++;
     if (i == start || i >= line.n || line.p[i] != ' ' || line.p[start] != '/') return -1;
@@ -1729,16 +1717,13 @@ static int http_parse_request_line(struct slice line, struct http_request *req) 
     const char *v = line.p + i + 1;  /* RFC 9112 §2.3: "HTTP/" DIGIT "." DIGIT */
     if (line.n - i - 1 != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.') return -1;
     if (v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9') return -1;
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) {
-        req->error_status = 505;  /* well-formed, but neither 1.0 nor 1.1 */
-        return -1;
-    }
     req->minor_version = v[7] - '0';
-    return 0;
+    if (v[5] == '1' && req->minor_version <= 1) return 0;
+    req->error_status = 505;  /* well-formed, but neither 1.0 nor 1.1 */
+    return -1;
 }
 
-/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Records the headers
- * signal.c acts on and skips the others.  Returns 0 or -1. */
+/* RFC 9112 §5: field-name ":" OWS field-value OWS.  Notes the ones we use; returns 0 or -1. */
 static int http_parse_header_line(struct slice line, struct http_request *req) {
     struct slice name = {line.p, 0};
     /* A line that starts with white space is obsolete line folding, and
@@ -1768,9 +1753,14 @@ static int http_parse_header_line(struct slice line, struct http_request *req) {
     } else if (slice_equals_nocase(name, "transfer-encoding")) {
         req->has_transfer_encoding = 1;
     } else if (slice_equals_nocase(name, "content-length")) {
-        long long n = http_parse_length(value);
-        /* RFC 9112 §6.3: an invalid or conflicting length is unrecoverable. */
-        if (n < 0 || (req->content_length >= 0 && req->content_length != n)) return -1;
+        /* 1*DIGIT; an invalid or conflicting length is unrecoverable (RFC 9112 §6.3). */
+        long long n = 0;
+        if (value.n == 0 || value.n > 18) return -1;
+        for (size_t i = 0; i < value.n; i++) {
+            if (value.p[i] < '0' || value.p[i] > '9') return -1;
+            n = n * 10 + (value.p[i] - '0');
+        }
+        if (req->content_length >= 0 && req->content_length != n) return -1;
         req->content_length = n;
     }
     return 0;
@@ -1778,13 +1768,12 @@ static int http_parse_header_line(struct slice line, struct http_request *req) {
 
 /* The n bytes at p less OWS, spaces and tabs, at both ends (RFC 9110 §5.6.3). */
 static struct slice http_trim(const char *p, size_t n) {
-    while (n > 0 && (*p == ' ' || *p == '\t')) {
-        p++;
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    while (n > i && (p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
-    }
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-        n--;
-    struct slice s = {p, n};
+    struct slice s = {p + i, n - i};
     return s;
 }
 
@@ -1797,17 +1786,6 @@ static int http_has_token(struct slice list, const char *token) {
         start = i + 1;
     }
     return 0;
-}
-
-/* Content-Length: 1*DIGIT.  Returns the value, or -1 if it is not one. */
-static long long http_parse_length(struct slice v) {
-    long long n = 0;
-    if (v.n == 0 || v.n > 18) return -1;
-    for (size_t i = 0; i < v.n; i++) {
-        if (v.p[i] < '0' || v.p[i] > '9') return -1;
-        n = n * 10 + (v.p[i] - '0');
-    }
-    return n;
 }
 
 /* RFC 9110 §5.6.2: tchar, the characters of a token (method, header name). */
@@ -1839,10 +1817,8 @@ static void http_handle_request(struct client *c, const struct http_request *req
     c->close_when_sent = req->minor_version == 0 || req->connection_close || has_body;
     if (!get && !head_only) {
         http_send_error(c, 405, 0);
-    } else if (req->has_transfer_encoding) {   /* NOLINT(bugprone-branch-clone): the same 400 as a bad path, for another reason */
-        http_send_error(c, 400, head_only);
-    } else if (req->content_length > 0) {
-        http_send_error(c, 413, head_only);
+    } else if (has_body) {   /* 400 for any Transfer-Encoding, else 413 */
+        http_send_error(c, req->has_transfer_encoding ? 400 : 413, head_only);
     } else if (req->minor_version == 1 && req->host_count == 0) {
         c->close_when_sent = 1;  /* RFC 9112 §3.2: Host is required */
         http_send_error(c, 400, head_only);
@@ -1857,10 +1833,9 @@ static void http_handle_request(struct client *c, const struct http_request *req
     }
 }
 
-/* Percent-decodes the path of a request target, once, dropping the query.
- * Returns the decoded length, or -1 for a path that must never reach the
- * file system: a bad escape, NUL, backslash, or a ".." segment -- checked
- * after decoding, so "%2e%2e" and "..%2f" are caught too. */
+/* Percent-decodes a target's path, once, dropping the query.  Returns the decoded
+ * length, or -1 for a path that must never reach the file system: a bad escape, NUL,
+ * backslash, or a ".." segment -- checked after decoding, so "%2e%2e" and "..%2f" too. */
 static long http_decode_path(const char *target, size_t target_len, char *out, size_t out_size) {
     size_t n = 0;
     if (target_len == 0 || target[0] != '/' || out_size == 0) return -1;
@@ -1911,10 +1886,9 @@ static int http_query_param(const char *target, size_t target_len, const char *n
     return 0;
 }
 
-/* Keep-alive and pipelining (RFC 9112 §9.3), in one place.  While a response
- * goes out the connection reads nothing (client_update_events): later requests
- * wait in the kernel or in c->in.  Once it is out: close, or return 1 (the
- * next head may already be in c->in). */
+/* Keep-alive and pipelining (RFC 9112 §9.3): while a response goes out, nothing is
+ * read (client_update_events), so later requests wait in the kernel or in c->in.
+ * Once it is out: close, or return 1 (the next head may already be in c->in). */
 static int http_keep_alive(struct client *c) {
     if (c->state != CONN_HTTP || client_has_output(c)) return 0;
     if (c->close_when_sent) {
@@ -1927,8 +1901,7 @@ static int http_keep_alive(struct client *c) {
     return 1;
 }
 
-/* Queues a status line and the headers every response carries.  `extra`
- * holds more header lines, each ending in CRLF. */
+/* Queues the status line, the headers every response has, then `extra` (CRLF-ended lines). */
 static void http_send_head(struct client *c, int status, const char *type,
                            long long length, const char *extra) {
     char head[1024], date[40];
@@ -2036,8 +2009,7 @@ static void file_serve(struct client *c, const char *path, int head_only) {
     client_flush(c);
 }
 
-/* Opens the regular file that `path` names under ROOT.  Returns -1 if
- * there is none, -2 if we are out of file descriptors. */
+/* Opens the regular file `path` names under ROOT: -1 if there is none, -2 if out of fds. */
 static int file_open(const char *path, struct stat *st) {
     char joined[PATH_MAX], real[PATH_MAX];
     size_t root = server.root_real_len;
@@ -2050,8 +2022,7 @@ static int file_open(const char *path, struct stat *st) {
         trace("refused a path that resolves outside the root");
         return -1;
     }
-    /* O_NOFOLLOW: a link swapped in since realpath() fails (ELOOP, 404).  A
-     * folder on the path swapped in that moment remains: see the README. */
+    /* A link swapped in since realpath() fails (ELOOP, 404); a folder swapped in: see README. */
     int fd = open(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) return errno == EMFILE || errno == ENFILE ? -2 : -1;
     if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
@@ -2691,7 +2662,6 @@ static long long now_ms(void) {
  * set a flag: without SA_RESTART, poll() then returns EINTR and the loop ends. */
 static void server_start(void) {
     struct stat st;
-    struct sigaction sa = {0};
     /* ROOT must be a folder; its real path is kept for the inside-ROOT check. */
     if (realpath(server.root, server.root_real) == NULL) {
         die(1, "cannot use root '%s': %s (run ./signal from the repository's folder, "
@@ -2712,7 +2682,7 @@ static void server_start(void) {
     server.hot = 1;
     server.now = now_ms();
     server.next_timer = server.now + TIMER_IDLE_MS;
-    sa.sa_handler = on_stop_signal;
+    struct sigaction sa = {.sa_handler = on_stop_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
