@@ -1160,10 +1160,9 @@ static void ws_on_input(struct client *c) {
         buffer_free(&c->in);
 }
 
-/* Parses one client frame.  Returns its whole size once it is all in buf,
- * 0 while more bytes are needed, -1 when bad -- as soon as the header
- * shows it, with f->error the close code to send.  max_payload bounds a
- * data frame: what the fragments already held leave of the message limit. */
+/* Parses one client frame: its size once all of it is in buf, 0 while more
+ * is needed, -1 (f->error: the close code) once the header shows it is bad or
+ * a data frame over max_payload, which is what earlier fragments leave. */
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
                            struct ws_frame *f) {
     size_t h = 2;
@@ -1202,9 +1201,8 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     return (long)(f->header_len + f->payload_len);
 }
 
-/* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
- * time with the mask written out twice (memcpy keeps the byte order, so
- * this is right on any machine), then the last few one by one. */
+/* §5.3: byte i is XORed with mask[i % 4]; here 8 bytes at a time, the mask
+ * written twice (memcpy keeps the byte order on any machine), then the rest. */
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]) {
     unsigned char mask8[8];
     uint64_t m;
@@ -1301,8 +1299,7 @@ static void ws_fail(struct client *c, int code, const char *why) {
     ws_close(c, (unsigned)code);
 }
 
-/* The one close path: a close frame with the code, out of the room at
- * once, then the TCP connection closes once the frame is out. */
+/* The one close path: a close frame, out of the room at once, TCP closed after. */
 static void ws_close(struct client *c, unsigned code) {
     unsigned char payload[2] = {(unsigned char)(code >> 8), (unsigned char)code};
     ws_send(c, WS_CLOSE, payload, 2);
@@ -1328,8 +1325,7 @@ static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
     client_flush_later(c);
 }
 
-/* A server frame's header: FIN set, no mask, the shortest length form
- * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
+/* §5.2: a server frame's header, FIN set, no mask, the shortest length: 2, 4 or 10 bytes. */
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
     out[0] = (unsigned char)(0x80 | opcode);
     if (payload_len < 126) {
@@ -1397,25 +1393,22 @@ static void ws_trace(const struct client *c, const char *dir, int opcode,
     }
 }
 
-/* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
- * is valid so far but ends inside a character, 1 if valid and complete.
- * The byte ranges are those of RFC 3629 §4. */
+/* RFC 3629 §4, n bytes more: -1 as soon as the text cannot be valid, 0 if it
+ * is valid so far but ends inside a character, 1 if valid and complete. */
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned char b = s[i];
-        if (st->need == 0 && b < 0x80) {
-            /* ASCII, the common case: 8 bytes at a time where all 8 are. */
-            uint64_t eight = 0;
-            if (i + 8 <= n)
-                memcpy(&eight, s + i, 8);
-            if (i + 8 <= n && (eight & 0x8080808080808080ULL) == 0)
-                i += 8;
-            else
-                i++;
-            continue;
+        if (st->need == 0 && b < 0x80 && i + 8 <= n) {
+            uint64_t eight;
+            memcpy(&eight, s + i, 8);
+            if ((eight & 0x8080808080808080ULL) == 0) {
+                i += 8;                         /* 8 ASCII bytes, the common case */
+                continue;
+            }
         }
         i++;
+        if (st->need == 0 && b < 0x80) continue;     /* one ASCII byte */
         if (st->need > 0) {
             if (b < st->lo || b > st->hi) return -1;
             st->need--;
@@ -1577,10 +1570,9 @@ static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
     return n;
 }
 
-/* Is s the base64 of exactly 16 bytes?  Then it has 24 characters: 21
- * from the alphabet, a 22nd that carries the last 2 bits and four zero
- * bits (so one of "AQgw", whose values are 0, 16, 32, 48), then "==".
- * Checking that shape is as strict as decoding it. */
+/* Is s the base64 of exactly 16 bytes?  Then it is 21 characters of the
+ * alphabet, a 22nd with the last 2 bits and four zero bits (one of "AQgw":
+ * 0, 16, 32, 48) and "==".  Checking that shape is as strict as decoding. */
 static int base64_is_16_bytes(const char *s, size_t n) {
     if (n != 24 || s[22] != '=' || s[23] != '=') return 0;
     if (s[21] != 'A' && s[21] != 'Q' && s[21] != 'g' && s[21] != 'w') return 0;
