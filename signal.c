@@ -1327,21 +1327,16 @@ static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
 
 /* §5.2: a server frame's header, FIN set, no mask, the shortest length: 2, 4 or 10 bytes. */
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
+    size_t ext = 0;
     out[0] = (unsigned char)(0x80 | opcode);
-    if (payload_len < 126) {
-        out[1] = (unsigned char)payload_len;
-        return 2;
+    out[1] = (unsigned char)payload_len;        /* 0..125: the length itself */
+    if (payload_len >= 126) {
+        ext = payload_len <= 0xFFFF ? 2 : 8;    /* a 16- or 64-bit big-endian length follows */
+        out[1] = ext == 2 ? 126 : 127;
     }
-    if (payload_len <= 0xFFFF) {
-        out[1] = 126;
-        out[2] = (unsigned char)(payload_len >> 8);
-        out[3] = (unsigned char)payload_len;
-        return 4;
-    }
-    out[1] = 127;
-    for (int i = 0; i < 8; i++)
-        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
-    return 10;
+    for (size_t i = 0; i < ext; i++)
+        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (8 * (ext - 1 - i)));
+    return 2 + ext;
 }
 
 /* §7.4: what a close code means, or NULL for one a peer may not send:
