@@ -1339,9 +1339,8 @@ static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_
     return 2 + ext;
 }
 
-/* §7.4: what a close code means, or NULL for one a peer may not send:
- * 1004-1006 and 1015 are reserved, 1016-2999 unassigned.  1012-1014 come
- * from IANA's registry (§11.7); 3000-4999 belong to libraries and apps. */
+/* §7.4: what a close code means; NULL if a peer may not send it (1004-1006
+ * and 1015 are reserved, 1016-2999 unassigned; 1012-1014 are IANA's, §11.7). */
 static const char *ws_close_code_name(unsigned code) {
     switch (code) {
     case 1000: return "normal closure";
@@ -1493,9 +1492,8 @@ static void ws_accept_key(const char *key, size_t key_len, char out[29]) {
     base64_encode(digest, sizeof digest, out);
 }
 
-/* SHA-1 of len bytes, in 64-byte blocks.  The last is padded (FIPS 180-4
- * §5.1.1): a 1 bit, zeros, then the length in bits as a 64-bit big-endian
- * number -- one more block when fewer than 9 bytes are left in the last. */
+/* SHA-1, 64 bytes at a time; the last block is padded (FIPS 180-4 §5.1.1) with a 1 bit,
+ * zeros and the length in bits as 8 big-endian bytes -- in one more if fewer than 9 are left. */
 static void sha1(const void *data, size_t len, unsigned char digest[20]) {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
     const unsigned char *p = data;
