@@ -1570,7 +1570,7 @@ static int base64_is_16_bytes(const char *s, size_t n) {
     if (n != 24 || s[22] != '=' || s[23] != '=') return 0;
     if (s[21] != 'A' && s[21] != 'Q' && s[21] != 'g' && s[21] != 'w') return 0;
     for (size_t i = 0; i < 21; i++)
-        if (memchr(base64_alphabet, s[i], 64) == NULL) return 0;
+        if (s[i] == '\0' || strchr(base64_alphabet, s[i]) == NULL) return 0;
     return 1;
 }
 
