@@ -341,7 +341,6 @@ static void ws_close(struct client *c, unsigned code);
 static void ws_send(struct client *c, int opcode, const void *payload, size_t len);
 static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len, const void *b, size_t b_len);
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len);
-static int ws_close_code_valid(unsigned code);
 static const char *ws_close_code_name(unsigned code);
 static void ws_trace(const struct client *c, const char *dir, int opcode, const unsigned char *a,
                      size_t a_len, const unsigned char *b, size_t b_len);
@@ -1133,9 +1132,8 @@ static int eio_check_query(struct client *c, const struct http_request *req, int
  *     +-------------------------------+-------------------------------+
  *     | Masking-key (continued)       |          Payload Data         |
  *     +-------------------------------- - - - - - - - - - - - - - - - +
- * Opcodes: 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
- * Every client frame is masked (§5.3).  socket.io's transport did this for
- * the chapter.  In gdb: `break ws_unmask`, `x/8xb payload` before and after.
+ * socket.io's transport framed the chapter's messages.  Every client frame
+ * is masked (§5.3).  In gdb: `break ws_unmask`, `x/8xb payload` before and after.
  * ====================================================================== */
 
 /* New bytes on a WebSocket: handle every whole frame, keep the rest. */
@@ -1144,8 +1142,6 @@ static void ws_on_input(struct client *c) {
     while ((c->state == CONN_WS_ECHO || c->state == CONN_WS_SIO) && used < buffer_used(&c->in)) {
         struct ws_frame f;
         unsigned char *p = (unsigned char *)c->in.data + c->in.start + used;
-        /* The message limit (1009 beyond it) counts the fragments already
-         * held, so the frame that would pass it fails once its header is in. */
         size_t max = c->state == CONN_WS_SIO ? EIO_MAX_PAYLOAD : WS_ECHO_MAX;
         long n = ws_frame_parse(p, buffer_used(&c->in) - used, max - buffer_used(&c->msg), &f);
         if (n == 0) break;
@@ -1163,10 +1159,9 @@ static void ws_on_input(struct client *c) {
         buffer_free(&c->in);
 }
 
-/* Parses one client frame.  Returns its whole size once it is all in buf,
- * 0 while more bytes are needed, -1 when bad -- as soon as the header
- * shows it, with f->error the close code to send.  max_payload bounds a
- * data frame: what is left of the message limit after earlier fragments. */
+/* Parses one client frame: its size once all of it is in buf, 0 while more
+ * is needed, -1 (f->error: the close code) once the header shows it is bad or
+ * a data frame over max_payload, which is what earlier fragments leave. */
 static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payload,
                            struct ws_frame *f) {
     size_t h = 2;
@@ -1205,9 +1200,8 @@ static long ws_frame_parse(const unsigned char *buf, size_t len, size_t max_payl
     return (long)(f->header_len + f->payload_len);
 }
 
-/* §5.3: payload byte i is XORed with mask byte i % 4.  Eight bytes at a
- * time with the mask written out twice (memcpy keeps the byte order, so
- * this is right on any machine), then the last few one by one. */
+/* §5.3: byte i is XORed with mask[i % 4]; here 8 bytes at a time, the mask
+ * written twice (memcpy keeps the byte order on any machine), then the rest. */
 static void ws_unmask(unsigned char *payload, size_t len, const unsigned char mask[4]) {
     unsigned char mask8[8];
     uint64_t m;
@@ -1237,8 +1231,7 @@ static void ws_on_frame(struct client *c, const struct ws_frame *f, const unsign
         ws_on_data_frame(c, f, p);
 }
 
-/* Text and binary frames, whole or in fragments (§5.4).  No message gets
- * past its limit here: ws_on_input gave ws_frame_parse what was left of it. */
+/* Text and binary frames, whole or in fragments (§5.4). */
 static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const unsigned char *p) {
     if (f->opcode == WS_CONTINUATION && c->msg_opcode == 0) {
         ws_fail(c, 1002, "continuation frame with no message to continue");
@@ -1270,14 +1263,12 @@ static void ws_on_data_frame(struct client *c, const struct ws_frame *f, const u
         return;
     }
     if (f->fin) {
-        int opcode = c->msg_opcode;
+        ws_on_message(c, c->msg_opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
         c->msg_opcode = 0;
-        ws_on_message(c, opcode, (unsigned char *)c->msg.data, buffer_used(&c->msg));
         buffer_free(&c->msg);
     }
 }
 
-/* A whole message, from one frame or reassembled from several. */
 static void ws_on_message(struct client *c, int opcode, const unsigned char *data, size_t len) {
     if (c->state == CONN_WS_ECHO)
         ws_send(c, opcode, data, len);
@@ -1287,14 +1278,13 @@ static void ws_on_message(struct client *c, int opcode, const unsigned char *dat
         eio_on_message(c, (const char *)data, len);
 }
 
-/* §5.5.1: the peer's close.  Answer with the same code (1000 if it sent
- * none) and close; a malformed close is answered with a 1002 or 1007. */
+/* §5.5.1: the peer's close, answered with the same code (1000 if it sent none). */
 static void ws_on_close(struct client *c, const unsigned char *p, size_t n) {
     struct utf8_state st = {0, 0, 0};
     unsigned code = n >= 2 ? (unsigned)p[0] << 8 | p[1] : 1000;
     if (n == 1)
         ws_fail(c, 1002, "close frame with a 1-byte payload");
-    else if (n >= 2 && !ws_close_code_valid(code))
+    else if (ws_close_code_name(code) == NULL)
         ws_fail(c, 1002, "invalid close code");
     else if (n >= 2 && utf8_validate(&st, p + 2, n - 2) != 1)
         ws_fail(c, 1007, "close reason is not UTF-8");
@@ -1308,8 +1298,7 @@ static void ws_fail(struct client *c, int code, const char *why) {
     ws_close(c, (unsigned)code);
 }
 
-/* The one close path: a close frame with the code, out of the room at
- * once, then the TCP connection closes once the frame is out. */
+/* The one close path: a close frame, out of the room at once, TCP closed after. */
 static void ws_close(struct client *c, unsigned code) {
     unsigned char payload[2] = {(unsigned char)(code >> 8), (unsigned char)code};
     ws_send(c, WS_CLOSE, payload, 2);
@@ -1335,36 +1324,22 @@ static void ws_send2(struct client *c, int opcode, const void *a, size_t a_len,
     client_flush_later(c);
 }
 
-/* A server frame's header: FIN set, no mask, the shortest length form
- * (§5.2).  Returns its size: 2, 4 or 10 bytes. */
+/* §5.2: a server frame's header, FIN set, no mask, the shortest length: 2, 4 or 10 bytes. */
 static size_t ws_frame_header(unsigned char out[10], int opcode, size_t payload_len) {
+    size_t ext = 0;
     out[0] = (unsigned char)(0x80 | opcode);
-    if (payload_len < 126) {
-        out[1] = (unsigned char)payload_len;
-        return 2;
+    out[1] = (unsigned char)payload_len;        /* 0..125: the length itself */
+    if (payload_len >= 126) {
+        ext = payload_len <= 0xFFFF ? 2 : 8;    /* a 16- or 64-bit big-endian length follows */
+        out[1] = ext == 2 ? 126 : 127;
     }
-    if (payload_len <= 0xFFFF) {
-        out[1] = 126;
-        out[2] = (unsigned char)(payload_len >> 8);
-        out[3] = (unsigned char)payload_len;
-        return 4;
-    }
-    out[1] = 127;
-    for (int i = 0; i < 8; i++)
-        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (56 - 8 * i));
-    return 10;
+    for (size_t i = 0; i < ext; i++)
+        out[2 + i] = (unsigned char)((uint64_t)payload_len >> (8 * (ext - 1 - i)));
+    return 2 + ext;
 }
 
-/* §7.4: codes a peer may send.  1004-1006 and 1015 are reserved and must
- * never appear on the wire; 1016-2999 are unassigned; 3000-4999 belong to
- * libraries and applications. */
-static int ws_close_code_valid(unsigned code) {
-    if (code >= 1000 && code <= 1003) return 1;
-    if (code >= 1007 && code <= 1014) return 1;
-    return code >= 3000 && code <= 4999;
-}
-
-/* §7.4.1: what a close code means, for the trace. */
+/* §7.4: what a close code means; NULL if a peer may not send it (1004-1006
+ * and 1015 are reserved, 1016-2999 unassigned; 1012-1014 are IANA's, §11.7). */
 static const char *ws_close_code_name(unsigned code) {
     switch (code) {
     case 1000: return "normal closure";
@@ -1376,13 +1351,15 @@ static const char *ws_close_code_name(unsigned code) {
     case 1009: return "message too big";
     case 1010: return "mandatory extension";
     case 1011: return "internal error";
-    default: return code >= 3000 && code <= 4999 ? "application's own code" : "invalid code";
+    case 1012: return "service restart";
+    case 1013: return "try again later";
+    case 1014: return "bad gateway";
+    default: return code >= 3000 && code <= 4999 ? "application's own code" : NULL;
     }
 }
 
-/* One frame under -v, as text a learner can read: a text frame's payload
- * as it is (cut short), a close decoded ("close 1001 going away: bye"),
- * the others by name and size.  A close frame comes in one part, a. */
+/* One frame under -v, as a learner reads it: text as it is (cut short), a
+ * close decoded ("close 1001 going away: bye").  A close comes whole in a. */
 static void ws_trace(const struct client *c, const char *dir, int opcode,
                      const unsigned char *a, size_t a_len, const unsigned char *b, size_t b_len) {
     static const char *const names[] = {[WS_CONTINUATION] = "continuation", [WS_BINARY] = "binary",
@@ -1392,8 +1369,9 @@ static void ws_trace(const struct client *c, const char *dir, int opcode,
     if (!server.verbose) return;
     if (opcode == WS_CLOSE && a_len >= 2) {
         unsigned code = (unsigned)a[0] << 8 | a[1];
+        const char *name = ws_close_code_name(code);
         trace_text(a + 2, a_len - 2, text);
-        trace_client(c, " %s close %u %s%s%s", dir, code, ws_close_code_name(code),
+        trace_client(c, " %s close %u %s%s%s", dir, code, name ? name : "invalid code",
                      a_len > 2 ? ": " : "", text);
     } else if (opcode == WS_CLOSE) {
         trace_client(c, " %s close, %s", dir,
@@ -1408,48 +1386,39 @@ static void ws_trace(const struct client *c, const char *dir, int opcode,
     }
 }
 
-/* Feeds n bytes.  Returns -1 as soon as the text cannot be valid, 0 if it
- * is valid so far but ends inside a character, 1 if valid and complete.
- * The byte ranges are those of RFC 3629 §4. */
+/* RFC 3629 §4, n bytes more: -1 as soon as the text cannot be valid, 0 if it
+ * is valid so far but ends inside a character, 1 if valid and complete. */
 static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         unsigned char b = s[i];
-        if (st->need == 0 && b < 0x80) {
-            /* ASCII, the common case: 8 bytes at a time where all 8 are. */
-            uint64_t eight = 0;
-            if (i + 8 <= n)
-                memcpy(&eight, s + i, 8);
-            if (i + 8 <= n && (eight & 0x8080808080808080ULL) == 0)
-                i += 8;
-            else
-                i++;
-            continue;
+        if (st->need == 0 && b < 0x80 && i + 8 <= n) {
+            uint64_t eight;
+            memcpy(&eight, s + i, 8);
+            if ((eight & 0x8080808080808080ULL) == 0) {
+                i += 8;                         /* 8 ASCII bytes, the common case */
+                continue;
+            }
         }
         i++;
+        if (st->need == 0 && b < 0x80) continue;     /* one ASCII byte */
         if (st->need > 0) {
             if (b < st->lo || b > st->hi) return -1;
             st->need--;
+            st->lo = 0x80;                      /* any later byte: 80..BF */
+            st->hi = 0xBF;
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            st->need = 1;                       /* U+0080..U+07FF */
             st->lo = 0x80;
             st->hi = 0xBF;
-            continue;
-        }
-        st->lo = 0x80;
-        st->hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) {
-            st->need = 1;                       /* U+0080..U+07FF */
         } else if (b >= 0xE0 && b <= 0xEF) {
             st->need = 2;                       /* U+0800..U+FFFF */
-            if (b == 0xE0)
-                st->lo = 0xA0;                  /* not an overlong form */
-            if (b == 0xED)
-                st->hi = 0x9F;                  /* not a surrogate D800..DFFF */
+            st->lo = b == 0xE0 ? 0xA0 : 0x80;   /* E0: not an overlong form */
+            st->hi = b == 0xED ? 0x9F : 0xBF;   /* ED: not a surrogate D800..DFFF */
         } else if (b >= 0xF0 && b <= 0xF4) {
             st->need = 3;                       /* U+10000..U+10FFFF */
-            if (b == 0xF0)
-                st->lo = 0x90;                  /* not an overlong form */
-            if (b == 0xF4)
-                st->hi = 0x8F;                  /* not above U+10FFFF */
+            st->lo = b == 0xF0 ? 0x90 : 0x80;   /* F0: not an overlong form */
+            st->hi = b == 0xF4 ? 0x8F : 0xBF;   /* F4: not above U+10FFFF */
         } else {
             return -1;                          /* 80..C1, F5..FF never start a character */
         }
@@ -1462,14 +1431,12 @@ static int utf8_validate(struct utf8_state *st, const unsigned char *s, size_t n
  *
  * The browser sends an ordinary GET with "Upgrade: websocket" and a random
  * 16-byte key in base64.  We answer 101 Switching Protocols with
- * Sec-WebSocket-Accept = base64(SHA-1(key + GUID)); from then on the TCP
- * connection carries frames, not HTTP.  In gdb: `break ws_upgrade`, then
- * `print req->ws_key.p[0]@req->ws_key.n`.  SHA-1 (RFC 3174, FIPS 180-4)
- * and base64 (RFC 4648 §4) follow; a first reading may skip them.
+ * Sec-WebSocket-Accept = base64(SHA-1(key + GUID)), and frames follow.  In
+ * gdb: `break ws_upgrade`, `print req->ws_key.p[0]@req->ws_key.n`.  SHA-1
+ * (FIPS 180-4) and base64 (RFC 4648 §4) come last, as black boxes if you like.
  * ====================================================================== */
 
-/* A request for /echo or /socket.io/: check it, answer 101, and switch the
- * connection over to frames. */
+/* A request for /echo or /socket.io/: check it, answer 101, switch to frames. */
 static void ws_upgrade(struct client *c, const struct http_request *req, const char *path,
                        int head_only) {
     char accept[29], response[256];
@@ -1505,8 +1472,7 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
     client_flush(c);
 }
 
-/* RFC 6455 §4.2.1: what a valid opening handshake must have, a key of
- * 16 random bytes in base64 among it. */
+/* RFC 6455 §4.2.1: an opening handshake, with a key of 16 bytes in base64. */
 static int ws_handshake_valid(const struct http_request *req) {
     if (req->method.n != 3 || memcmp(req->method.p, "GET", 3) != 0) return 0;
     if (req->minor_version != 1 || req->host_count != 1) return 0;
@@ -1514,27 +1480,23 @@ static int ws_handshake_valid(const struct http_request *req) {
     return base64_is_16_bytes(req->ws_key.p, req->ws_key.n);
 }
 
-#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
 /* RFC 6455 §4.2.2, item 5.4: the accept value for a client's key. */
 static void ws_accept_key(const char *key, size_t key_len, char out[29]) {
-    char input[HTTP_HEAD_MAX + sizeof WS_GUID];
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    char input[HTTP_HEAD_MAX + sizeof guid];
     unsigned char digest[20];
     memcpy(input, key, key_len);       /* the key is a slice of the head */
-    memcpy(input + key_len, WS_GUID, sizeof WS_GUID - 1);
-    sha1(input, key_len + sizeof WS_GUID - 1, digest);
+    memcpy(input + key_len, guid, sizeof guid - 1);
+    sha1(input, key_len + sizeof guid - 1, digest);
     base64_encode(digest, sizeof digest, out);
 }
 
-/* SHA-1 of len bytes, in one call.  The message is cut into 64-byte
- * blocks; the last is padded (FIPS 180-4 §5.1.1): a 1 bit, zeros, then
- * the length in bits as a 64-bit big-endian number -- which takes one
- * more block when fewer than 9 bytes are left in the last one. */
+/* SHA-1, 64 bytes at a time; the last block is padded (FIPS 180-4 §5.1.1) with a 1 bit,
+ * zeros and the length in bits as 8 big-endian bytes -- in one more if fewer than 9 are left. */
 static void sha1(const void *data, size_t len, unsigned char digest[20]) {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
     const unsigned char *p = data;
     unsigned char tail[128] = {0};
-    uint64_t bits = (uint64_t)len * 8;
     size_t done = len - len % 64;
     size_t tail_len = len % 64 < 56 ? 64 : 128;
     for (size_t i = 0; i < done; i += 64)
@@ -1542,7 +1504,7 @@ static void sha1(const void *data, size_t len, unsigned char digest[20]) {
     memcpy(tail, p + done, len - done);
     tail[len - done] = 0x80;
     for (int i = 0; i < 8; i++)
-        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
+        tail[tail_len - 1 - i] = (unsigned char)((uint64_t)len * 8 >> (8 * i));
     for (size_t i = 0; i < tail_len; i += 64)
         sha1_block(h, tail + i);
     for (int i = 0; i < 20; i++)
@@ -1552,12 +1514,10 @@ static void sha1(const void *data, size_t len, unsigned char digest[20]) {
 /* FIPS 180-4 §6.1.2: one 64-byte block. */
 static void sha1_block(uint32_t h[5], const unsigned char *block) {
     static const uint32_t k[4] = {0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xCA62C1D6};  /* §4.2.1 */
-    uint32_t w[80];
+    uint32_t w[80] = {0};
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
-    for (size_t t = 0; t < 16; t++) {
-        w[t] = (uint32_t)block[4 * t] << 24 | (uint32_t)block[4 * t + 1] << 16 |
-               (uint32_t)block[4 * t + 2] << 8 | (uint32_t)block[4 * t + 3];
-    }
+    for (size_t i = 0; i < 64; i++)
+        w[i / 4] = w[i / 4] << 8 | block[i];    /* §6.1.2: 16 big-endian words */
     for (size_t t = 16; t < 80; t++)
         w[t] = sha1_rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
     for (size_t t = 0; t < 80; t++) {
@@ -1587,34 +1547,29 @@ static uint32_t sha1_rotl(uint32_t x, int n) {
 static const char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Writes 4*ceil(len/3) characters and a NUL; returns the character count. */
+/* RFC 4648 §4: each 3 bytes (zeros past the end) make 4 characters of 6 bits,
+ * '=' for one with no input bit.  Writes them and a NUL; returns the count. */
 static size_t base64_encode(const unsigned char *in, size_t len, char *out) {
     size_t n = 0;
     for (size_t i = 0; i < len; i += 3) {
-        uint32_t group = (uint32_t)in[i] << 16;
-        if (i + 1 < len)
-            group |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < len)
-            group |= in[i + 2];
-        out[n++] = base64_alphabet[(group >> 18) & 63];
-        out[n++] = base64_alphabet[(group >> 12) & 63];
-        out[n++] = (char)(i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=');
-        out[n++] = (char)(i + 2 < len ? base64_alphabet[group & 63] : '=');
+        uint32_t group = 0;
+        for (size_t j = 0; j < 3; j++)
+            group = group << 8 | (i + j < len ? in[i + j] : 0);
+        for (size_t j = 0; j < 4; j++)
+            out[n++] = (char)(i + j <= len ? base64_alphabet[(group >> (18 - 6 * j)) & 63] : '=');
     }
     out[n] = '\0';
     return n;
 }
 
-/* Is s the base64 of exactly 16 bytes?  Then it has 24 characters: 21
- * from the alphabet, a 22nd that carries the last 2 bits and four zero
- * bits (so one of "AQgw", whose values are 0, 16, 32, 48), then "==".
- * Checking that shape is as strict as decoding it. */
+/* Is s the base64 of exactly 16 bytes?  Then it is 21 characters of the
+ * alphabet, a 22nd with the last 2 bits and four zero bits (one of "AQgw":
+ * 0, 16, 32, 48) and "==".  Checking that shape is as strict as decoding. */
 static int base64_is_16_bytes(const char *s, size_t n) {
     if (n != 24 || s[22] != '=' || s[23] != '=') return 0;
     if (s[21] != 'A' && s[21] != 'Q' && s[21] != 'g' && s[21] != 'w') return 0;
-    for (size_t i = 0; i < 21; i++) {
+    for (size_t i = 0; i < 21; i++)
         if (s[i] == '\0' || strchr(base64_alphabet, s[i]) == NULL) return 0;
-    }
     return 1;
 }
 
