@@ -718,19 +718,18 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
 /* CONNECT: "/" is the only namespace; the answer carries the socket id. */
 static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
     char answer[NAMESPACE_MAX + 40];
-    int n;
     if (pk->nsp.n > NAMESPACE_MAX) {
         ws_fail(c, 1008, "namespace name too long");
     } else if (pk->nsp.n != 1) {
-        n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
-                     (int)pk->nsp.n, pk->nsp.p);
+        int n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
+                         (int)pk->nsp.n, pk->nsp.p);
         ws_send(c, WS_TEXT, answer, (size_t)n);
     } else if (pk->data.n > 0 && json_value_end(pk->data.p, pk->data.n, 0, 0) != pk->data.n) {
         ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
     } else {
         if (c->sio_id[0] == '\0')
             id_generate(c->sio_id);
-        n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
+        int n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
         ws_send(c, WS_TEXT, answer, (size_t)n);
     }
 }
