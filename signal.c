@@ -792,8 +792,9 @@ static void sio_log(struct client *c, const char *fmt, ...) {
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     n += json_write_string(text + n, sizeof text - n - 2, line, strlen(line));
-    memcpy(text + n, "]]", 2);
-    ws_send(c, WS_TEXT, text, n + 2);
+    text[n++] = ']';
+    text[n++] = ']';
+    ws_send(c, WS_TEXT, text, n);
 }
 
 /* Emits ["event","a1","a2"] (NULL for none): names, ids and addresses fit SIO_TEXT_MAX. */
