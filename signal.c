@@ -507,17 +507,16 @@ static void room_create_or_join(struct client *c, const struct sio_event *ev) {
     }
 }
 
-/* The room argument: a JSON string of 1 to ROOM_NAME_MAX bytes.  Returns 0
- * and fills name, or logs why not. */
+/* The room argument, a JSON string of 1 to ROOM_NAME_MAX bytes, into name:
+ * 0, or -1 after a log saying why not. */
 static int room_read_name(struct client *c, const struct sio_event *ev, char *name) {
-    int is_string = ev->argc >= 1 && ev->arg[0].p[0] == '"';
     size_t len = 0;
-    long used = 0;
-    if (is_string)
-        used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
-    if (!is_string)
+    if (ev->argc == 0 || ev->arg[0].p[0] != '"') {
         sio_log(c, "create or join needs a room name (a string)");
-    else if (used == -1)
+        return -1;
+    }
+    long used = json_read_string(ev->arg[0].p, ev->arg[0].n, name, ROOM_NAME_MAX + 1, &len);
+    if (used == -1)
         sio_log(c, "Room name is not valid text (a lone UTF-16 surrogate)");
     else if (used == -2 || len == 0)
         sio_log(c, "Room name must be 1 to %d bytes long", ROOM_NAME_MAX);
@@ -717,26 +716,25 @@ static void sio_on_packet(struct client *c, const struct sio_packet *pk) {
 /* CONNECT: "/" is the only namespace; the answer carries the socket id. */
 static void sio_on_connect(struct client *c, const struct sio_packet *pk) {
     char answer[NAMESPACE_MAX + 40];
-    int n;
     if (pk->nsp.n > NAMESPACE_MAX) {
         ws_fail(c, 1008, "namespace name too long");
     } else if (pk->nsp.n != 1) {
-        n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
-                     (int)pk->nsp.n, pk->nsp.p);
+        int n = snprintf(answer, sizeof answer, "44%.*s,{\"message\":\"Invalid namespace\"}",
+                         (int)pk->nsp.n, pk->nsp.p);
         ws_send(c, WS_TEXT, answer, (size_t)n);
     } else if (pk->data.n > 0 && json_value_end(pk->data.p, pk->data.n, 0, 0) != pk->data.n) {
         ws_fail(c, 1008, "CONNECT with a payload that is not JSON");
     } else {
         if (c->sio_id[0] == '\0')
             id_generate(c->sio_id);
-        n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
+        int n = snprintf(answer, sizeof answer, "40{\"sid\":\"%s\"}", c->sio_id);
         ws_send(c, WS_TEXT, answer, (size_t)n);
     }
 }
 
 /* Parses one Engine.IO text message.  Returns 0, or -1 if malformed. */
 static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
-    size_t i = 2, digits = 0;
+    size_t i = 2;
     *pk = (struct sio_packet){.sio_type = -1, .nsp = {"/", 1}, .ack_id = -1};
     if (n == 0 || p[0] < '0' || p[0] > '6') return -1;
     pk->eio_type = p[0] - '0';
@@ -749,10 +747,9 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
         pk->nsp = (struct slice){p + i, comma ? (size_t)(comma - (p + i)) : n - i};
         i += pk->nsp.n + (comma != NULL);
     }
-    while (i < n && p[i] >= '0' && p[i] <= '9') {
-        if (++digits > 9) return -1;
+    for (size_t start = i; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
+        if (i - start == 9) return -1;   /* ten digits or more */
         pk->ack_id = (pk->ack_id < 0 ? 0 : pk->ack_id * 10) + (p[i] - '0');
-        i++;
     }
     pk->data = (struct slice){p + i, n - i};
     return 0;
@@ -761,8 +758,7 @@ static int sio_parse_packet(const char *p, size_t n, struct sio_packet *pk) {
 /* An EVENT payload: a JSON array, the event's name first.  One pass checks
  * the arguments and notes where the first few are.  Returns 0, or -1. */
 static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
-    size_t i = json_skip_space(p, n, 0);
-    size_t start, name_len;
+    size_t start, name_len, i = json_skip_space(p, n, 0);
     memset(ev, 0, sizeof *ev);
     if (i >= n || p[i] != '[') return -1;
     start = json_skip_space(p, n, i + 1);
@@ -787,20 +783,19 @@ static int sio_parse_event(const char *p, size_t n, struct sio_event *ev) {
 /* The chapter's log(): ["log", ["Message from server:", text]], which the
  * page prints with console.log.apply(console, array). */
 static void sio_log(struct client *c, const char *fmt, ...) {
-    const char *head = "42[\"log\",[\"Message from server:\",";
-    char line[512], text[SIO_TEXT_MAX];
+    char line[512], text[SIO_TEXT_MAX] = "42[\"log\",[\"Message from server:\",";
+    size_t n = strlen(text);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    size_t n = json_write_string(text, sizeof text - 2, line, strlen(line));
-    text[n] = ']';
-    text[n + 1] = ']';
-    ws_send2(c, WS_TEXT, head, strlen(head), text, n + 2);
+    n += json_write_string(text + n, sizeof text - n - 2, line, strlen(line));
+    text[n++] = ']';
+    text[n++] = ']';
+    ws_send(c, WS_TEXT, text, n);
 }
 
-/* Emits ["event", "arg1", "arg2"] with up to two string arguments (NULL for
- * none), each a room name, an id or a sentence: SIO_TEXT_MAX is plenty. */
+/* Emits ["event","a1","a2"] (NULL for none): names, ids and addresses fit SIO_TEXT_MAX. */
 static void sio_emit_strings(struct client *c, const char *event, const char *a1, const char *a2) {
     const char *strings[3] = {event, a1, a2};
     char text[SIO_TEXT_MAX] = "42";
@@ -951,11 +946,10 @@ static long json_read_string(const char *p, size_t n, char *out, size_t out_size
     return (long)end;
 }
 
-/* A \uXXXX escape at p[i] (i at the 'u'), with its low surrogate if it is
- * a high one (RFC 8259 §7), as UTF-8 (RFC 3629 §3): each byte after the
- * first carries 6 bits as 10xxxxxx; the first says how many there are:
- * 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx.  Sets *len; returns the index
- * after the escape, or 0 for a lone surrogate, which UTF-8 cannot hold. */
+/* The \uXXXX escape at p[i] (the 'u'), with its low surrogate if it is a high
+ * one (RFC 8259 §7), as UTF-8 (RFC 3629 §3): 0xxxxxxx, 110xxxxx, 1110xxxx or
+ * 11110xxx, then 10xxxxxx for each further 6 bits.  Sets *len; returns the
+ * index after the escape, or 0 for a lone surrogate (UTF-8 cannot hold one). */
 static size_t json_read_escape_u(const char *p, size_t n, size_t i, char out[4], size_t *len) {
     static const unsigned long limit[] = {0x80, 0x800, 0x10000};
     static const unsigned char lead[] = {0x00, 0xC0, 0xE0, 0xF0};
@@ -1034,13 +1028,11 @@ static void eio_on_message(struct client *c, const char *data, size_t len) {
     }
 }
 
-/* The open packet, right after the 101.  Each Engine.IO packet is one
- * WebSocket text message, its type first. */
+/* The open packet, "0" and its JSON, right after the 101. */
 static void eio_open(struct client *c) {
     char open[256];
     id_generate(c->sid);
-    int n = snprintf(open, sizeof open,
-                     "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
+    int n = snprintf(open, sizeof open, "0{\"sid\":\"%s\",\"upgrades\":[],\"pingInterval\":%d,"
                      "\"pingTimeout\":%d,\"maxPayload\":%d}",
                      c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
     ws_send(c, WS_TEXT, open, (size_t)n);
@@ -1070,9 +1062,8 @@ static void ws_heartbeat_answered(struct client *c) {
     timer_schedule(c->ping_due);
 }
 
-/* Called by the timers: ping when due; no answer within pingTimeout means
- * the client is gone.  Socket.IO clients get Engine.IO's "2"; /echo
- * clients a ping frame (RFC 6455 §5.5.2), which a browser answers itself. */
+/* Called by the timers.  Socket.IO clients are pinged with Engine.IO's "2";
+ * /echo clients with a ping frame (RFC 6455 §5.5.2), which a browser answers itself. */
 static void ws_check_heartbeat(struct client *c, long long now) {
     if (c->pong_due > 0 && now >= c->pong_due) {
         client_kill(c, "ping timeout");
@@ -1087,10 +1078,9 @@ static void ws_check_heartbeat(struct client *c, long long now) {
     }
 }
 
-/* Engine.IO's own 400s (JSON bodies, as the reference server sends) for a
- * handshake it cannot take; 0 if the query is fine.  The official client
- * starts with long-polling unless told not to: we say why once, or every
- * time under -v, so the browser's repeated 400s have an explanation. */
+/* 0 if the query asks for Engine.IO 4 over WebSocket, else Engine.IO's 400
+ * with a JSON body.  The official client tries long-polling unless told not
+ * to, again and again: stderr says why once (every time under -v). */
 static int eio_check_query(struct client *c, const struct http_request *req, int head_only) {
     const char *hint = "a client asked for Engine.IO long-polling (transport=polling), which "
                        "signal.c does not serve: create the official client with "
