@@ -2105,7 +2105,7 @@ static void file_close(struct client *c) {
  * is given, or nothing (EAGAIN).  So output is queued in c->out and written
  * as the socket takes it; poll() is asked for POLLOUT only while something
  * is queued.  Buffers grow when needed and are freed when empty, so an idle
- * connection holds none.  A closed client is freed when the turn ends (client_kill).
+ * connection holds none.  A closed client is freed as the turn ends: client_kill.
  * ====================================================================== */
 
 static struct client *client_new(int fd) {
@@ -2236,14 +2236,13 @@ static void client_close_gracefully(struct client *c) {
     client_flush(c);
 }
 
-/* Marks a client closed.  The rule: a kill only marks; nothing is freed
- * before the loop's turn ends.  Any send can kill its target (OUT_MAX), and
- * sends happen mid-handler: room_create_or_join tells the first peer "join",
- * then goes on using the room and the newcomer.  So a killed client leaves its
- * room at once (a newcomer may take its place), but its struct, and a room
- * left empty, stay valid until clients_reap() and rooms_reap() end the turn:
- * later code at worst writes to a dead client (a no-op) or puts it in a room,
- * which clients_reap() undoes. */
+/* Marks a client closed; nothing is freed before the loop's turn ends.  Why:
+ * any send can kill its target (OUT_MAX), and sends happen mid-handler, as
+ * when room_create_or_join tells the first peer "join", then goes on with the
+ * room and the newcomer.  So a killed client leaves its room at once (a
+ * newcomer may take its place), but its struct and a room left empty stay
+ * valid until clients_reap() and rooms_reap(): later code at worst writes to
+ * a dead client (a no-op) or puts it in a room, which clients_reap() undoes. */
 static void client_kill(struct client *c, const char *reason) {
     if (c->state == CONN_DEAD) return;
     trace_client(c, ": closed (%s)", reason);
@@ -2401,8 +2400,9 @@ static const char *client_label(const struct client *c, char out[64]) {
 }
 
 /* Copies untrusted bytes (a, then b) into out for a trace line, at most
- * TRACE_PAYLOAD_MAX: control bytes become '?', and so do bytes above 127 unless
- * all is valid UTF-8 (a Korean room name shows as itself), never cut mid-character. */
+ * TRACE_PAYLOAD_MAX of them: control bytes become '?', and so do bytes
+ * above 127 unless the whole is valid UTF-8 (then a Korean room name shows
+ * as itself).  A cut never splits a character.  Returns the bytes shown. */
 static size_t trace_printable(const unsigned char *a, size_t a_len, const unsigned char *b,
                               size_t b_len, char out[TRACE_PAYLOAD_MAX + 1]) {
     struct utf8_state st = {0, 0, 0};
