@@ -2139,7 +2139,7 @@ static int server_grow(void) {
     if (pfds == NULL) return -1;
     server.pfds = pfds;
     for (size_t k = 0; k < 3; k++) {
-        struct client **list = realloc(*lists[k], cap * sizeof *list);
+        struct client **list = realloc(*lists[k], cap * sizeof(struct client *));
         if (list == NULL) return -1;
         *lists[k] = list;
     }
