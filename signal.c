@@ -2104,8 +2104,7 @@ static void file_close(struct client *c) {
  * Every socket is non-blocking, so write() may take only part of what it
  * is given, or nothing (EAGAIN).  So output is queued in c->out and written
  * as the socket takes it; poll() is asked for POLLOUT only while something
- * is queued.  Buffers grow when needed and are freed when empty, so an idle
- * connection holds none.  A closed client is freed as the turn ends: client_kill.
+ * is queued.  A closed client is freed only as the turn ends: see client_kill.
  * ====================================================================== */
 
 static struct client *client_new(int fd) {
@@ -2123,8 +2122,7 @@ static struct client *client_new(int fd) {
     server.pfds[c->slot].fd = fd;
     server.pfds[c->slot].revents = 0;
     client_update_events(c);
-    /* It talks at once (its request head): it starts busy (poll_hot_first). */
-    c->busy = 1;
+    c->busy = 1;    /* it talks at once (its request head): it starts busy, see poll_hot_first */
     slot_swap(c->slot, server.hot);
     server.hot++;
     return c;
@@ -2592,8 +2590,7 @@ static void on_writable(struct client *c) {
         http_on_input(c);   /* a pipelined request was waiting */
 }
 
-/* Runs the timers that are due.  They are checked at most every
- * TIMER_TICK_MS, so 10,000 idle clients cost little. */
+/* Runs the timers that are due: a scan of all clients, so at most every TIMER_TICK_MS. */
 static void timers_run(long long now) {
     if (now < server.next_timer) return;
     if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
