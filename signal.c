@@ -2020,12 +2020,9 @@ static void file_close(struct client *c) {
  * Every socket is non-blocking, so write() may take only part of what it
  * is given, or nothing (EAGAIN).  So output is queued in c->out and written
  * as the socket takes it; poll() is asked for POLLOUT only while something
- * is queued.  Buffers grow when needed and are freed when empty, so an
- * idle connection holds none.  Closing is deferred to the end of the loop's
- * turn (see client_kill), so no handler touches a client freed under it.
+ * is queued.  A closed client is freed only as the turn ends: see client_kill.
  * ====================================================================== */
 
-/* Adds a connection to the poll set, growing the arrays if they are full. */
 static struct client *client_new(int fd) {
     if (server.count == server.cap && server_grow() < 0) return NULL;
     struct client *c = calloc(1, sizeof *c);
@@ -2041,40 +2038,32 @@ static struct client *client_new(int fd) {
     server.pfds[c->slot].fd = fd;
     server.pfds[c->slot].revents = 0;
     client_update_events(c);
-    /* A new client talks at once (its request head): it starts among the
-     * busy ones, so that hot-only turns hear it (poll_hot_first). */
-    c->busy = 1;
+    c->busy = 1;    /* it talks at once (its request head): it starts busy, see poll_hot_first */
     slot_swap(c->slot, server.hot);
     server.hot++;
     return c;
 }
 
-/* Makes the poll set and the three arrays of clients that run beside it
- * (at start-up), or doubles them.  Returns 0, or -1 if out of memory (the
- * old arrays stay valid either way). */
+/* Makes the poll set and the three client arrays beside it (at start-up), or
+ * doubles them.  Returns 0, or -1 if out of memory (the old ones stay valid). */
 static int server_grow(void) {
     size_t cap = server.cap > 0 ? server.cap * 2 : CLIENTS_CAP_MIN;
+    struct client ***lists[3] = {&server.clients, &server.flush_list, &server.dead_list};
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
-    struct client **clients;
     if (pfds == NULL) return -1;
     server.pfds = pfds;
-    clients = realloc(server.clients, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.clients = clients;
-    clients = realloc(server.flush_list, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.flush_list = clients;
-    clients = realloc(server.dead_list, cap * sizeof(struct client *));
-    if (clients == NULL) return -1;
-    server.dead_list = clients;
+    for (size_t k = 0; k < 3; k++) {
+        struct client **list = realloc(*lists[k], cap * sizeof(struct client *));
+        if (list == NULL) return -1;
+        *lists[k] = list;
+    }
     server.cap = cap;
     return 0;
 }
 
-/* Queues bytes for the client.  A Socket.IO client receives what others
- * send; one that lets more than OUT_MAX pile up has stopped reading, and is
- * dropped rather than slowing anyone else.  (/echo clients only get their
- * own bytes back: they are slowed down instead, see client_update_events.) */
+/* Queues bytes.  A Socket.IO client that lets more than OUT_MAX of others'
+ * messages pile up has stopped reading: it is dropped rather than slowing
+ * anyone else.  (/echo clients are slowed down instead: client_update_events.) */
 static void client_queue(struct client *c, const void *data, size_t n) {
     if (c->state == CONN_DEAD) return;
     if (c->state == CONN_WS_SIO && buffer_used(&c->out) > OUT_MAX) {
@@ -2082,9 +2071,7 @@ static void client_queue(struct client *c, const void *data, size_t n) {
     } else if (buffer_append(&c->out, data, n) < 0) {
         client_out_of_memory(c);
     } else if (c->send_due == 0) {
-        /* The write-progress clock: a reader that takes nothing for
-         * SEND_TIMEOUT_MS is gone, whatever the protocol. */
-        c->send_due = server.now + SEND_TIMEOUT_MS;
+        c->send_due = server.now + SEND_TIMEOUT_MS;   /* the write-progress clock starts */
         timer_schedule(c->send_due);
     }
 }
@@ -2097,7 +2084,6 @@ static void client_flush_later(struct client *c) {
     server.flush_list[server.flush_count++] = c;
 }
 
-/* The end of a turn: write what the handlers queued. */
 static void clients_flush_queued(void) {
     for (size_t i = 0; i < server.flush_count; i++) {
         /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): flush_count > 0 only once flush_list exists */
@@ -2110,18 +2096,14 @@ static void clients_flush_queued(void) {
 /* Writes what the socket takes.  Stops at EAGAIN; poll() says when to go on. */
 static void client_flush(struct client *c) {
     while (c->state != CONN_DEAD) {
-        if (buffer_used(&c->out) == 0) {
-            if (c->file_fd < 0) break;
+        if (buffer_used(&c->out) == 0 && c->file_fd >= 0)
             file_fill(c);
-            continue;
-        }
+        if (buffer_used(&c->out) == 0) break;   /* all written, or the file ended */
         ssize_t n = write(c->fd, c->out.data + c->out.start, buffer_used(&c->out));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n < 0) {
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             client_kill(c, strerror(errno));
-            return;
-        }
+        if (n < 0) break;
         buffer_consume(&c->out, (size_t)n);
         c->send_due = server.now + SEND_TIMEOUT_MS;  /* progress: the clock restarts */
     }
@@ -2168,15 +2150,13 @@ static void client_close_gracefully(struct client *c) {
     client_flush(c);
 }
 
-/* Marks a client closed.  The design rule: a kill only marks; nothing is
- * freed until the loop's turn ends.  Any send can kill its target (the
- * OUT_MAX rule), and sends happen mid-handler: room_join_second tells the
- * first peer "join", then goes on using the room and the newcomer.  So a
- * killed client leaves its room at once (nobody relays to it, a newcomer
- * can take its place), but its struct, and a room left empty, stay valid
- * until clients_reap() and rooms_reap() run after every handler of the
- * turn.  Code after a send may use both: at worst it writes to a dead
- * client (a no-op) or puts it in a room, which clients_reap() undoes. */
+/* Marks a client closed; nothing is freed before the loop's turn ends.  Why:
+ * any send can kill its target (OUT_MAX), and sends happen mid-handler, as
+ * when room_create_or_join tells the first peer "join", then goes on with the
+ * room and the newcomer.  So a killed client leaves its room at once (a
+ * newcomer may take its place), but its struct and a room left empty stay
+ * valid until clients_reap() and rooms_reap(): later code at worst writes to
+ * a dead client (a no-op) or puts it in a room, which clients_reap() undoes. */
 static void client_kill(struct client *c, const char *reason) {
     if (c->state == CONN_DEAD) return;
     trace_client(c, ": closed (%s)", reason);
@@ -2199,8 +2179,7 @@ static void clients_reap(void) {
         struct client *c = server.dead_list[--server.dead];
         room_leave(c);      /* again: see client_kill */
         if (c->slot < server.hot) {
-            /* Keep the busy part [0, hot) in one piece: leave by its end. */
-            server.hot--;
+            server.hot--;   /* the busy part [0, hot) stays in one piece */
             slot_swap(c->slot, server.hot);
         }
         server.count--;
@@ -2215,7 +2194,6 @@ static void clients_reap(void) {
     }
 }
 
-/* Swaps the clients in slots i and j of the arrays. */
 static void slot_swap(size_t i, size_t j) {
     struct pollfd pfd = server.pfds[i];
     struct client *c = server.clients[i];
@@ -2265,9 +2243,8 @@ static int buffer_append(struct buffer *b, const void *data, size_t n) {
     return 0;
 }
 
-/* Drops n bytes from the front.  An emptied buffer gives its memory back;
- * one that grew for a big message gives most of it back once that message
- * is consumed, even if bytes of the next one remain. */
+/* Drops n bytes from the front.  An emptied buffer gives its memory back; one
+ * grown for a big message gives most back once it is consumed, next one or not. */
 static void buffer_consume(struct buffer *b, size_t n) {
     b->start += n;
     if (b->start >= b->len) {
@@ -2289,7 +2266,7 @@ static void buffer_consume(struct buffer *b, size_t n) {
 
 /* Empties a buffer.  Its memory goes to the spares if they have room, so
  * clients that take turns reuse a few blocks instead of the heap growing and
- * shrinking (and page-faulting) on every message.  Idle clients hold none. */
+ * shrinking (and page-faulting) on every message. */
 static void buffer_free(struct buffer *b) {
     if (b->data == server.read_buf) {
         /* c->in only borrowed the loop's read buffer: nothing to give back */
@@ -2315,7 +2292,6 @@ static void trace(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* The same about one connection: its label, then the text. */
 static void trace_client(const struct client *c, const char *fmt, ...) {
     char label[64];
     va_list ap;
@@ -2349,8 +2325,7 @@ static size_t trace_printable(const unsigned char *a, size_t a_len, const unsign
     int utf8 = utf8_validate(&st, a, a_len) >= 0 && utf8_validate(&st, b, b_len) == 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = i < a_len ? a[i] : b[i - a_len];
-        int control = ch < 0x20 || ch == 0x7F;
-        out[i] = (char)(control || (ch > 0x7F && !utf8) ? '?' : ch);
+        out[i] = (char)(ch < 0x20 || ch == 0x7F || (ch > 0x7F && !utf8) ? '?' : ch);
     }
     while (utf8 && n > 0 && n < len && ((n < a_len ? a[n] : b[n - a_len]) & 0xC0) == 0x80)
         n--;    /* the first byte left out continues a character: cut before it */
@@ -2368,8 +2343,8 @@ static size_t trace_text(const void *s, size_t n, char out[TRACE_PAYLOAD_MAX + 1
  *
  * One process, one thread, where the chapter had Node's event loop: poll()
  * sleeps until a socket is ready or a timer is due, then each ready socket
- * gets one handler.  Every socket is non-blocking, so no handler waits.  In
- * gdb, on_readable and on_writable are the natural breakpoints.
+ * gets one handler, which never waits.  In gdb, on_readable and on_writable
+ * are the natural breakpoints.
  * ====================================================================== */
 
 static void server_loop(void) {
@@ -2416,13 +2391,12 @@ static void server_loop(void) {
  * sleeping, and the busy ones quiet since the last one rejoin the others.
  * Returns poll()'s result; *count is how many entries were polled. */
 static int poll_hot_first(size_t *count) {
-    int ready;
     size_t i = 1;
     if (server.under_load && server.hot > 1 && server.now < server.full_poll_due) {
         long long until_full = server.full_poll_due - server.now;
         int wait = poll_timeout() < until_full ? poll_timeout() : (int)until_full;
         *count = server.hot;
-        ready = poll(server.pfds, (nfds_t)server.hot, wait);
+        int ready = poll(server.pfds, (nfds_t)server.hot, wait);
         if (ready != 0) return ready;
     }
     while (i < server.hot) {
@@ -2436,8 +2410,8 @@ static int poll_hot_first(size_t *count) {
     }
     server.full_poll_due = now_ms() + FULL_POLL_MS;
     *count = server.count;  /* clients accepted in this turn wait for the next */
-    ready = poll(server.pfds, (nfds_t)server.count,
-                 server.under_load && server.hot > 1 ? 0 : poll_timeout());
+    int ready = poll(server.pfds, (nfds_t)server.count,
+                     server.under_load && server.hot > 1 ? 0 : poll_timeout());
     server.under_load = ready >= HOT_MIN_READY;
     return ready;
 }
@@ -2460,15 +2434,13 @@ static void on_listen_ready(void) {
         }
         int fd = accept(server.listen_fd, NULL, NULL);
         if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;   /* no more for now */
-        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-            continue;   /* that one gave up while waiting: take the next */
+        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED)) continue; /* it gave up waiting */
         if (fd < 0) {
             accept_pause(strerror(errno));   /* EMFILE, ENOBUFS, ENOMEM... */
             return;
         }
         server.accept_pause_logged = 0;
-        /* Signaling messages are small and latency matters: no Nagle delay. */
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   /* small messages: no Nagle */
         if (set_nonblocking(fd) < 0 || client_new(fd) == NULL) {
             fprintf(stderr, "signal: cannot take a new client: %s\n", strerror(errno));
             close(fd);
@@ -2508,8 +2480,9 @@ static void on_readable(struct client *c) {
         return;
     }
     ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
-    int read_errno = errno;
-    if (n > 0) {
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        client_kill(c, n == 0 ? "the peer closed" : strerror(errno));
+    } else if (n > 0) {
         c->in.len += (size_t)n;
         if (c->state == CONN_HTTP)
             http_on_input(c);
@@ -2520,16 +2493,11 @@ static void on_readable(struct client *c) {
     }
     if (c->in.data == server.read_buf) {
         struct buffer own = {NULL, 0, 0, 0};
-        size_t used = buffer_used(&c->in);
-        if (used > 0 && buffer_append(&own, c->in.data + c->in.start, used) < 0) {
+        if (buffer_append(&own, c->in.data + c->in.start, buffer_used(&c->in)) < 0)
             client_out_of_memory(c);
-            return;
-        }
-        c->in = own;
+        else
+            c->in = own;
     }
-    if (n == 0 || (n < 0 && read_errno != EAGAIN && read_errno != EWOULDBLOCK &&
-                   read_errno != EINTR))
-        client_kill(c, n == 0 ? "the peer closed" : strerror(read_errno));
 }
 
 static void on_writable(struct client *c) {
@@ -2538,16 +2506,14 @@ static void on_writable(struct client *c) {
         http_on_input(c);   /* a pipelined request was waiting */
 }
 
-/* Runs the timers that are due.  They are checked at most every
- * TIMER_TICK_MS, so 10,000 idle clients cost little. */
+/* Runs the timers that are due: a scan of all clients, so at most every TIMER_TICK_MS. */
 static void timers_run(long long now) {
-    long long next = now + TIMER_IDLE_MS;
     if (now < server.next_timer) return;
     if (server.accept_paused_until > 0 && now >= server.accept_paused_until) {
         server.accept_paused_until = 0;
         server.pfds[0].events = POLLIN;   /* the listener is polled again */
     }
-    next = deadline_min(next, server.accept_paused_until);
+    long long next = deadline_min(now + TIMER_IDLE_MS, server.accept_paused_until);
     for (size_t i = 1; i < server.count; i++)
         next = deadline_min(next, client_check_timers(server.clients[i], now));
     server.next_timer = next > now + TIMER_TICK_MS ? next : now + TIMER_TICK_MS;
@@ -2557,14 +2523,12 @@ static void timers_run(long long now) {
  * (0 for none): the new one if it moved on here (408, then CLOSING). */
 static long long client_check_timers(struct client *c, long long now) {
     if (c->state == CONN_DEAD) return 0;   /* killed earlier in this turn */
-    if (c->send_due > 0 && now >= c->send_due) {
-        client_kill(c, "no write progress: the peer stopped reading");
-        return 0;
-    }
-    /* An HTTP response going out: the head's clock starts after it. */
-    if (c->state == CONN_HTTP && client_has_output(c)) return c->send_due;
     int late = c->deadline > 0 && now >= c->deadline;   /* HTTP: head due; CLOSING: linger over */
-    if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO)
+    if (c->send_due > 0 && now >= c->send_due)
+        client_kill(c, "no write progress: the peer stopped reading");
+    else if (c->state == CONN_HTTP && client_has_output(c))
+        return c->send_due;   /* a response going out: the head's clock starts after it */
+    else if (c->state == CONN_WS_SIO || c->state == CONN_WS_ECHO)
         ws_check_heartbeat(c, now);
     else if (late && c->state == CONN_CLOSING)
         client_kill(c, "the peer did not close in time");
