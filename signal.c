@@ -2048,15 +2048,19 @@ static struct client *client_new(int fd) {
  * doubles them.  Returns 0, or -1 if out of memory (the old ones stay valid). */
 static int server_grow(void) {
     size_t cap = server.cap > 0 ? server.cap * 2 : CLIENTS_CAP_MIN;
-    struct client ***lists[3] = {&server.clients, &server.flush_list, &server.dead_list};
     struct pollfd *pfds = realloc(server.pfds, cap * sizeof *pfds);
+    struct client **list;
     if (pfds == NULL) return -1;
     server.pfds = pfds;
-    for (size_t k = 0; k < 3; k++) {
-        struct client **list = realloc(*lists[k], cap * sizeof(struct client *));
-        if (list == NULL) return -1;
-        *lists[k] = list;
-    }
+    list = realloc(server.clients, cap * sizeof(struct client *));
+    if (list == NULL) return -1;
+    server.clients = list;
+    list = realloc(server.flush_list, cap * sizeof(struct client *));
+    if (list == NULL) return -1;
+    server.flush_list = list;
+    list = realloc(server.dead_list, cap * sizeof(struct client *));
+    if (list == NULL) return -1;
+    server.dead_list = list;
     server.cap = cap;
     return 0;
 }
