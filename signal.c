@@ -1036,7 +1036,6 @@ static void eio_open(struct client *c) {
                      "\"pingTimeout\":%d,\"maxPayload\":%d}",
                      c->sid, server.ping_interval, server.ping_timeout, EIO_MAX_PAYLOAD);
     ws_send(c, WS_TEXT, open, (size_t)n);
-    ws_heartbeat_answered(c);
 }
 
 /* 20 characters of URL-safe base64 from 15 random bytes, as socket.io's ids
@@ -1457,8 +1456,7 @@ static void ws_upgrade(struct client *c, const struct http_request *req, const c
     trace_client(c, ": 101 Switching Protocols: HTTP -> WebSocket (%s)", path);
     if (sio)
         eio_open(c);
-    else
-        ws_heartbeat_answered(c);
+    ws_heartbeat_answered(c);   /* the heartbeat starts (on /echo too) */
     client_flush(c);
 }
 
